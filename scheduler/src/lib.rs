@@ -1,0 +1,1 @@
+//! keepalived-rs scheduler (L2).

@@ -1,0 +1,3 @@
+fn main() {
+    println!("keepalived-rs simulator: not implemented yet (see issue 4)");
+}

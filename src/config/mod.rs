@@ -1,0 +1,6 @@
+//! keepalived.conf front end: preprocessor and lexer (`lexer`), parser to a syntax tree with
+//! spans (`parser`, `ast`), one semantic pass (`semantic`) that builds the typed model
+//! (`model`), and diagnostics (`diag`).
+
+pub mod ast;
+pub mod diag;
