@@ -6,7 +6,14 @@ use std::fmt::Write as _;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
+    /// Our own advice that keepalived does not give (for example "accepted but not
+    /// implemented" for a T3 keyword): printed, but does not change the `-t` verdict.
+    Note,
+    /// What keepalived reports through its config-error path while carrying on
+    /// ("WARNING - interface eth0 ... doesn't exist"). keepalived's `-t` fails on these too,
+    /// so they count for the exit code exactly like errors.
     Warning,
+    /// The item is rejected (ignored, default kept, or the whole block removed).
     Error,
 }
 
@@ -58,6 +65,10 @@ impl Diagnostics {
         self.push(Severity::Warning, ErrorClass::Config, Some(span), message.into());
     }
 
+    pub fn note(&mut self, span: Span, message: impl Into<String>) {
+        self.push(Severity::Note, ErrorClass::Config, Some(span), message.into());
+    }
+
     pub fn push(&mut self, severity: Severity, class: ErrorClass, span: Option<Span>, message: String) {
         self.items.push(Diagnostic { severity, class, span, message });
     }
@@ -66,12 +77,13 @@ impl Diagnostics {
         self.items.iter().any(|d| d.severity == Severity::Error)
     }
 
+    /// Errors and warnings: everything keepalived's `-t` would fail on.
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.items.iter().filter(|d| d.severity == Severity::Error)
+        self.items.iter().filter(|d| d.severity >= Severity::Warning)
     }
 
-    /// keepalived's `-t` exit code for what was collected: 0 clean (warnings allowed),
-    /// 4 fatal, 6 script security, 5 any other error. The worst class wins.
+    /// keepalived's `-t` exit code for what was collected: 0 clean (notes allowed),
+    /// 4 fatal, 6 script security, 5 any other error or warning. The worst class wins.
     pub fn exit_code(&self) -> i32 {
         match self.errors().map(|d| d.class).max() {
             None => 0,
@@ -84,6 +96,7 @@ impl Diagnostics {
     /// One diagnostic as `file:line:col: error: message`.
     pub fn render_one(d: &Diagnostic, sources: &SourceMap) -> String {
         let sev = match d.severity {
+            Severity::Note => "note",
             Severity::Warning => "warning",
             Severity::Error => "error",
         };
