@@ -100,7 +100,10 @@ impl Node {
 
     /// The children of the block, or an empty slice when there is none.
     pub fn children(&self) -> &[Node] {
-        self.block.as_ref().map(|b| b.children.as_slice()).unwrap_or(&[])
+        self.block
+            .as_ref()
+            .map(|b| b.children.as_slice())
+            .unwrap_or(&[])
     }
 }
 

@@ -50,7 +50,12 @@ impl Diagnostics {
     }
 
     pub fn error(&mut self, span: Span, message: impl Into<String>) {
-        self.push(Severity::Error, ErrorClass::Config, Some(span), message.into());
+        self.push(
+            Severity::Error,
+            ErrorClass::Config,
+            Some(span),
+            message.into(),
+        );
     }
 
     pub fn fatal(&mut self, span: Option<Span>, message: impl Into<String>) {
@@ -62,15 +67,36 @@ impl Diagnostics {
     }
 
     pub fn warning(&mut self, span: Span, message: impl Into<String>) {
-        self.push(Severity::Warning, ErrorClass::Config, Some(span), message.into());
+        self.push(
+            Severity::Warning,
+            ErrorClass::Config,
+            Some(span),
+            message.into(),
+        );
     }
 
     pub fn note(&mut self, span: Span, message: impl Into<String>) {
-        self.push(Severity::Note, ErrorClass::Config, Some(span), message.into());
+        self.push(
+            Severity::Note,
+            ErrorClass::Config,
+            Some(span),
+            message.into(),
+        );
     }
 
-    pub fn push(&mut self, severity: Severity, class: ErrorClass, span: Option<Span>, message: String) {
-        self.items.push(Diagnostic { severity, class, span, message });
+    pub fn push(
+        &mut self,
+        severity: Severity,
+        class: ErrorClass,
+        span: Option<Span>,
+        message: String,
+    ) {
+        self.items.push(Diagnostic {
+            severity,
+            class,
+            span,
+            message,
+        });
     }
 
     pub fn has_errors(&self) -> bool {
@@ -79,7 +105,9 @@ impl Diagnostics {
 
     /// Errors and warnings: everything keepalived's `-t` would fail on.
     pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
-        self.items.iter().filter(|d| d.severity >= Severity::Warning)
+        self.items
+            .iter()
+            .filter(|d| d.severity >= Severity::Warning)
     }
 
     /// keepalived's `-t` exit code for what was collected: 0 clean (notes allowed),

@@ -4,3 +4,6 @@
 
 pub mod ast;
 pub mod diag;
+pub mod model;
+pub mod semantic;
+pub mod values;

@@ -1,0 +1,5 @@
+//! Typed model for the lvs section (placeholder: being written).
+
+/// IPVS-side configuration (placeholder).
+#[derive(Clone, Debug, Default)]
+pub struct LvsConfig {}
