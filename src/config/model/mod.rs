@@ -16,3 +16,16 @@ pub struct Config {
     /// Keywords accepted but not implemented, in name order (reported once each).
     pub unimplemented: Vec<String>,
 }
+
+use crate::config::ast::Span;
+
+/// A script reference (`script`, `notify_*`, `misc_path`, `quorum_up`, ...): the command
+/// string as written (word 1, re-tokenised into an argv by keepalived's quoting rules when
+/// run) and the optional `username [[:]groupname]` that follows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Script {
+    pub command: String,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub span: Span,
+}

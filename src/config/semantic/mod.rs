@@ -291,3 +291,14 @@ pub fn build(
     }
     cfg
 }
+
+/// Reads `SCRIPT [username [[:]groupname]]` starting at argument `i` of `node`.
+pub fn parse_script(ctx: &mut Ctx<'_>, node: &Node, i: usize) -> Option<super::model::Script> {
+    let cmd = ctx.arg(node, i, "script")?;
+    let user = node.args().get(i + 1).map(|w| w.text.clone());
+    let group = node.args().get(i + 2).map(|w| w.text.trim_start_matches(':').to_string());
+    if node.args().len() > i + 3 {
+        ctx.warning(node.args()[i + 3].span, format!("{}: extra arguments ignored", node.keyword()));
+    }
+    Some(super::model::Script { command: cmd.text.clone(), user, group, span: cmd.span })
+}
