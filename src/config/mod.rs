@@ -7,3 +7,7 @@ pub mod diag;
 pub mod model;
 pub mod semantic;
 pub mod values;
+pub mod lexer;
+pub mod parser;
+pub use lexer::LoadOptions;
+pub use parser::{load_file, parse_str};
