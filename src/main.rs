@@ -1,7 +1,7 @@
-fn main() {
-    std::process::exit(keepalived_rs_main());
-}
+//! `keepalived-rs`: the daemon binary. Everything lives in the library (`daemon`).
+#![forbid(unsafe_code)]
 
-fn keepalived_rs_main() -> i32 {
-    0
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    std::process::exit(keepalived_rs::daemon::main_with_args(&args));
 }
