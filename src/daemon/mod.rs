@@ -2,6 +2,7 @@
 //! event loop that routes inputs to the engines.
 
 pub mod cli;
+pub mod lifecycle;
 pub mod load;
 pub mod log;
 pub mod pidfile;
