@@ -422,9 +422,9 @@ impl<T> TimerWheel<T> {
         };
         match place {
             Place::Ready => {
+                // The heap reference goes stale: remove bumps the generation and reschedule
+                // assigns a new sequence number.
                 self.ready_live -= 1;
-                // Make the heap reference stale even if the entry is re-placed as ready again.
-                self.entries.at_mut(key).seq = u64::MAX;
                 return;
             }
             Place::Slot { level, slot } => {
