@@ -51,8 +51,9 @@
 //! `epoll_wait`'s timeout has millisecond granularity, so the loop never relies on it for timers:
 //! a timerfd on CLOCK_MONOTONIC is armed at the wheel's next deadline with `TFD_TIMER_ABSTIME`,
 //! and `epoll_wait` blocks without a timeout. With the default 16 µs tick a timer fires within
-//! 16 µs plus the kernel's wake-up latency (`sched-bench` measures it). A timer more than about
-//! one level-0 span (1 ms) away may cause one extra wake-up where the wheel cascades.
+//! 16 µs plus the kernel's wake-up latency (`sched-bench` measures it). The expiry armed is
+//! exact unless the earliest timers share a higher-level wheel slot with more than 32 others;
+//! then the loop wakes once, early, where that slot cascades, and re-arms exactly.
 //!
 //! # fds and epoll
 //!
@@ -115,6 +116,10 @@ use crate::arena::Arena;
 use crate::clock::{Clock, Instant, MonotonicClock, VirtualClock};
 use crate::sys::{self, RawSigSet, Reaped};
 use crate::wheel::{TimerId, TimerWheel, DEFAULT_TICK};
+
+/// Arming the timerfd scans at most this many entries of a higher-level wheel slot to find the
+/// exact next expiry; beyond that it wakes at the slot's cascade point instead.
+const TIMERFD_SCAN: usize = 32;
 
 /// Default bound on timers fired per turn (K).
 pub const DEFAULT_MAX_TIMERS_PER_TURN: usize = 256;
@@ -473,13 +478,14 @@ impl<S> Ctx<S> {
         self.wheel.deadline(t.timer?)
     }
 
-    /// The earliest time something may need doing: `now` if events or child exits are queued,
-    /// else the wheel's next deadline.
+    /// The earliest time something needs doing: `now` if events or child exits are queued,
+    /// else the exact earliest timer expiry (deadline rounded up to the tick). O(timers sharing
+    /// the earliest wheel slot); see [`TimerWheel::next_expiry`].
     pub fn next_wakeup(&self) -> Option<Instant> {
         if !self.events.is_empty() || !self.child_exits.is_empty() {
             return Some(self.now);
         }
-        self.wheel.next_deadline()
+        self.wheel.next_expiry()
     }
 
     // ----- adding threads -----
@@ -1109,7 +1115,7 @@ impl<S> Loop<S> {
         let events_before = self.ctx.events.len();
         self.ctx.sync_fds();
         self.ctx.update_now();
-        let next = self.ctx.wheel.next_deadline();
+        let next = self.ctx.wheel.next_expiry_scan(TIMERFD_SCAN);
         let due_now = events_before > 0
             || !self.ctx.child_exits.is_empty()
             || next.is_some_and(|d| d <= self.ctx.now);

@@ -287,6 +287,46 @@ impl<T> TimerWheel<T> {
             .map(|e| Instant::from_micros(e.tick.saturating_mul(self.tick_us)))
     }
 
+    /// The exact earliest instant at which a pending timer becomes due (its deadline rounded up
+    /// to the tick), or an instant not after the last `now` if timers are already due; `None`
+    /// if empty. Unlike [`TimerWheel::next_deadline`] it never returns a mere cascade point, at
+    /// the cost of scanning the one slot that holds the earliest timers (O(entries in that
+    /// slot)). The virtual loop uses it so simulated time jumps straight to real deadlines.
+    pub fn next_expiry(&self) -> Option<Instant> {
+        self.next_expiry_scan(usize::MAX)
+    }
+
+    /// [`TimerWheel::next_expiry`] if the slot to scan holds at most `max_scan` entries, else
+    /// [`TimerWheel::next_deadline`]. The real loop arms its timerfd with this (small slots are
+    /// the common case) so that most far timers do not cost an extra wake-up at a cascade.
+    pub fn next_expiry_scan(&self, max_scan: usize) -> Option<Instant> {
+        if self.ready_live > 0 {
+            return Some(self.now());
+        }
+        let exp = self.next_expiration()?;
+        let tick = if exp.level == 0 {
+            exp.tick
+        } else if exp.level == LEVELS {
+            self.overflow_min
+        } else {
+            let mut k = self.heads[exp.level][exp.slot];
+            let mut min = u64::MAX;
+            let mut n = 0;
+            while k != NIL {
+                if n == max_scan {
+                    min = exp.tick;
+                    break;
+                }
+                let e = self.entries.at(k);
+                min = min.min(e.tick);
+                k = e.next;
+                n += 1;
+            }
+            min
+        };
+        Some(Instant::from_micros(tick.saturating_mul(self.tick_us)))
+    }
+
     /// Advances the wheel to `now`, moving every timer due at `now` to the ready queue
     /// (cascading higher levels as their slots are reached). It is called by the poll methods;
     /// calling it directly is only useful to do the cascading work ahead of time.

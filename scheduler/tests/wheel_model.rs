@@ -11,7 +11,8 @@
 //! * cancelling or rescheduling a fired or cancelled id is a no-op returning false, also after
 //!   its slab slot was reused by a new timer (generation check);
 //! * `next_deadline()` is `None` iff empty, not after `now` when something is due, and otherwise
-//!   never after the earliest rounded deadline (so a loop sleeping until it never oversleeps).
+//!   never after the earliest rounded deadline (so a loop sleeping until it never oversleeps);
+//!   `next_expiry()` is exactly that earliest rounded deadline (the simulator jumps to it).
 //!
 //! Advance steps vary from sub-tick to jumps of years. The PRNG is our own SplitMix64 so the
 //! stream never changes under us; a failure prints the seed.
@@ -227,11 +228,25 @@ fn run_seed(seed: u64, ops: usize) {
                     "{}: due timers but next_deadline {nd} > now",
                     ctx()
                 );
+                let ne = w.next_expiry().unwrap().as_micros();
+                assert!(
+                    ne <= m.now,
+                    "{}: due timers but next_expiry {ne} > now",
+                    ctx()
+                );
             } else if let Some(earliest) = m.pending.keys().filter_map(|(d, _)| m.due_key(*d)).min()
             {
                 assert!(
                     nd <= earliest,
-                    "{}: next_deadline {nd} after earliest {earliest}",
+                    "{}: next_deadline {nd} after {earliest}",
+                    ctx()
+                );
+                let exact = w.next_expiry().map(|i| i.as_micros());
+                assert_eq!(exact, Some(earliest), "{}: next_expiry not exact", ctx());
+                let bounded = w.next_expiry_scan(2).unwrap().as_micros();
+                assert!(
+                    nd <= bounded && bounded <= earliest,
+                    "{}: next_expiry_scan",
                     ctx()
                 );
             }
