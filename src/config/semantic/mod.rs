@@ -10,6 +10,13 @@
 //!   ("accepted but not implemented") so real configurations load.
 
 pub mod bfd;
+pub mod check_api;
+pub mod check_dns;
+pub mod check_file;
+pub mod check_http;
+pub mod check_misc;
+pub mod check_smtp;
+pub mod check_udp;
 pub mod global;
 pub mod lvs;
 pub mod vrrp;
