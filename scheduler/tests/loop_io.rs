@@ -36,14 +36,21 @@ fn read_thread_fires_on_data() {
     let a = Rc::new(a);
     let mut l: Loop<Vec<(Fired, Vec<u8>)>> = Loop::new().unwrap();
     let sock = a.clone();
-    l.add_read(a.as_raw_fd(), Some(Duration::from_secs(5)), move |_, got: &mut Vec<_>, f| {
-        let mut buf = [0u8; 64];
-        let n = sock.recv(&mut buf).unwrap();
-        got.push((f, buf[..n].to_vec()));
-    })
+    l.add_read(
+        a.as_raw_fd(),
+        Some(Duration::from_secs(5)),
+        move |_, got: &mut Vec<_>, f| {
+            let mut buf = [0u8; 64];
+            let n = sock.recv(&mut buf).unwrap();
+            got.push((f, buf[..n].to_vec()));
+        },
+    )
     .unwrap();
     let mut got = Vec::new();
-    assert_eq!(l.turn(&mut got, Some(Duration::from_millis(30))).unwrap(), 0);
+    assert_eq!(
+        l.turn(&mut got, Some(Duration::from_millis(30))).unwrap(),
+        0
+    );
     b.send(b"hello").unwrap();
     turn_until(&mut l, &mut got, Duration::from_secs(2), |g| !g.is_empty());
     assert_eq!(got, vec![(Fired::Io(Ready::Readable), b"hello".to_vec())]);
@@ -56,17 +63,25 @@ fn read_timeout_fires_once_timed_out() {
     let (a, b) = pair();
     let mut l: Loop<Vec<(Fired, Instant)>> = Loop::new().unwrap();
     let start = MonotonicClock.now();
-    l.add_read(a.as_raw_fd(), Some(Duration::from_millis(50)), |ctx, got: &mut Vec<_>, f| {
-        got.push((f, ctx.now()))
-    })
+    l.add_read(
+        a.as_raw_fd(),
+        Some(Duration::from_millis(50)),
+        |ctx, got: &mut Vec<_>, f| got.push((f, ctx.now())),
+    )
     .unwrap();
     let mut got = Vec::new();
     turn_until(&mut l, &mut got, Duration::from_secs(2), |g| !g.is_empty());
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].0, Fired::Io(Ready::TimedOut));
     let waited = got[0].1.duration_since(start);
-    assert!(waited >= Duration::from_millis(50), "timed out early: {waited:?}");
-    assert!(waited < Duration::from_millis(500), "timed out late: {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(50),
+        "timed out early: {waited:?}"
+    );
+    assert!(
+        waited < Duration::from_millis(500),
+        "timed out late: {waited:?}"
+    );
     // Data arriving afterwards reaches nobody.
     b.send(b"late").unwrap();
     l.turn(&mut got, Some(Duration::from_millis(30))).unwrap();
@@ -78,24 +93,38 @@ fn write_thread_fires_when_writable_and_shares_the_fd_with_a_read_thread() {
     let (a, b) = pair();
     let mut l: Loop<Vec<Fired>> = Loop::new().unwrap();
     let fd = a.as_raw_fd();
-    l.add_read(fd, None, |_, got: &mut Vec<Fired>, f| got.push(f)).unwrap();
-    l.add_write(fd, Some(Duration::from_secs(5)), |_, got: &mut Vec<Fired>, f| got.push(f))
+    l.add_read(fd, None, |_, got: &mut Vec<Fired>, f| got.push(f))
         .unwrap();
-    assert!(l.add_write(fd, None, |_, _: &mut Vec<Fired>, _| {}).is_err(), "one per fd");
+    l.add_write(
+        fd,
+        Some(Duration::from_secs(5)),
+        |_, got: &mut Vec<Fired>, f| got.push(f),
+    )
+    .unwrap();
+    assert!(
+        l.add_write(fd, None, |_, _: &mut Vec<Fired>, _| {})
+            .is_err(),
+        "one per fd"
+    );
     let mut got = Vec::new();
     turn_until(&mut l, &mut got, Duration::from_secs(2), |g| !g.is_empty());
     assert_eq!(got, vec![Fired::Io(Ready::Writable)]);
     // The read thread is still registered and still works after the write interest went away.
     b.send(b"x").unwrap();
     turn_until(&mut l, &mut got, Duration::from_secs(2), |g| g.len() == 2);
-    assert_eq!(got, vec![Fired::Io(Ready::Writable), Fired::Io(Ready::Readable)]);
+    assert_eq!(
+        got,
+        vec![Fired::Io(Ready::Writable), Fired::Io(Ready::Readable)]
+    );
 }
 
 #[test]
 fn cancelled_threads_never_run() {
     let (a, b) = pair();
     let mut l: Loop<u32> = Loop::new().unwrap();
-    let r = l.add_read(a.as_raw_fd(), None, |_, n: &mut u32, _| *n += 1).unwrap();
+    let r = l
+        .add_read(a.as_raw_fd(), None, |_, n: &mut u32, _| *n += 1)
+        .unwrap();
     let t = l.add_timer(Duration::from_millis(10), |_, n: &mut u32, _| *n += 100);
     let e = l.add_event(|_, n: &mut u32, _| *n += 1000);
     assert!(l.cancel(r) && l.cancel(t) && l.cancel(e));
@@ -108,7 +137,8 @@ fn cancelled_threads_never_run() {
     }
     assert_eq!(n, 0);
     // The fd can get a new read thread afterwards, and the queued datagram is seen.
-    l.add_read(a.as_raw_fd(), None, |_, n: &mut u32, _| *n += 1).unwrap();
+    l.add_read(a.as_raw_fd(), None, |_, n: &mut u32, _| *n += 1)
+        .unwrap();
     turn_until(&mut l, &mut n, Duration::from_secs(2), |n| *n == 1);
     assert_eq!(n, 1);
 }
@@ -145,7 +175,8 @@ fn partially_drained_socket_is_reported_again() {
             let mut buf = [0u8; 8];
             let n = sock.recv(&mut buf).unwrap();
             got.push(buf[n - 1]);
-            ctx.add_read(sock.as_raw_fd(), None, reader(sock.clone())).unwrap();
+            ctx.add_read(sock.as_raw_fd(), None, reader(sock.clone()))
+                .unwrap();
         }
     }
     let (a, b) = pair();
@@ -159,7 +190,10 @@ fn partially_drained_socket_is_reported_again() {
     for _ in 0..3 {
         let t0 = MonotonicClock.now();
         assert_eq!(l.turn(&mut got, Some(Duration::from_secs(2))).unwrap(), 1);
-        assert!(MonotonicClock.now().duration_since(t0) < Duration::from_secs(1), "not re-armed");
+        assert!(
+            MonotonicClock.now().duration_since(t0) < Duration::from_secs(1),
+            "not re-armed"
+        );
     }
     assert_eq!(got, [1, 2, 3]);
 }
@@ -184,14 +218,17 @@ fn run_returns_after_stop() {
 
 #[test]
 fn regular_files_are_refused() {
-    let f = std::fs::File::open("/proc/self/status").unwrap_or_else(|_| {
-        std::fs::File::open(std::env::current_exe().unwrap()).unwrap()
-    });
+    let f = std::fs::File::open("/proc/self/status")
+        .unwrap_or_else(|_| std::fs::File::open(std::env::current_exe().unwrap()).unwrap());
     let mut l: Loop<()> = Loop::new().unwrap();
-    assert!(l.add_read(f.as_raw_fd(), None, |_, _: &mut (), _| {}).is_err());
+    assert!(l
+        .add_read(f.as_raw_fd(), None, |_, _: &mut (), _| {})
+        .is_err());
     assert_eq!(l.thread_count(), 0);
     // The fd slot is clean: a later attempt reports the same error rather than "busy".
-    let e = l.add_read(f.as_raw_fd(), None, |_, _: &mut (), _| {}).unwrap_err();
+    let e = l
+        .add_read(f.as_raw_fd(), None, |_, _: &mut (), _| {})
+        .unwrap_err();
     assert_ne!(e.kind(), std::io::ErrorKind::AlreadyExists);
     assert!(l.add_read(-1, None, |_, _: &mut (), _| {}).is_err());
 }
@@ -207,7 +244,10 @@ fn a_turn_fires_at_most_k_timers() {
     assert_eq!(l.turn(&mut n, Some(Duration::ZERO)).unwrap(), k);
     assert_eq!(l.turn(&mut n, Some(Duration::ZERO)).unwrap(), k);
     assert_eq!(l.turn(&mut n, Some(Duration::ZERO)).unwrap(), 10);
-    let cfg = LoopConfig { max_timers_per_turn: 3, ..LoopConfig::default() };
+    let cfg = LoopConfig {
+        max_timers_per_turn: 3,
+        ..LoopConfig::default()
+    };
     let mut l: Loop<u32> = Loop::with_config(cfg).unwrap();
     for _ in 0..5 {
         l.add_timer(Duration::ZERO, |_, n: &mut u32, _| *n += 1);
@@ -238,5 +278,8 @@ fn timer_precision_is_sub_millisecond() {
     }
     lateness.sort();
     let median = lateness[lateness.len() / 2];
-    assert!(median <= 1_000, "median lateness {median} µs (all: {lateness:?})");
+    assert!(
+        median <= 1_000,
+        "median lateness {median} µs (all: {lateness:?})"
+    );
 }
