@@ -125,7 +125,8 @@ pub(super) fn parse_addr(s: &str) -> Option<IpAddr> {
 }
 
 /// `NAT|DR|TUN [type ipip|gue|gre] [port N] [nocsum|csum|remcsum]` (keepalived's
-/// `svr_forwarding_handler`); `s_type` is "virtual", "real" or "sorry".
+/// `svr_forwarding_handler`); `s_type` is "virtual", "real" or "sorry". As in keepalived,
+/// an error in the tunnel options still selects TUN (with the default ipip encapsulation).
 fn parse_forwarding(ctx: &mut Ctx<'_>, node: &Node, s_type: &str) -> Option<ForwardingMethod> {
     let args = node.args();
     let method = ctx.arg(node, 0, "forwarding method")?;
@@ -151,7 +152,7 @@ fn parse_forwarding(ctx: &mut Ctx<'_>, node: &Node, s_type: &str) -> Option<Forw
             "type" => {
                 let Some(t) = args.get(i + 1) else {
                     ctx.error(w.span, format!("Missing tunnel type for {s_type} server."));
-                    return None;
+                    return Some(ForwardingMethod::TUN);
                 };
                 tun = match t.text.as_str() {
                     "ipip" => 0,
@@ -162,7 +163,7 @@ fn parse_forwarding(ctx: &mut Ctx<'_>, node: &Node, s_type: &str) -> Option<Forw
                             t.span,
                             format!("Unknown tunnel type {other} for {s_type} server."),
                         );
-                        return None;
+                        return Some(ForwardingMethod::TUN);
                     }
                 };
                 i += 1;
@@ -173,7 +174,7 @@ fn parse_forwarding(ctx: &mut Ctx<'_>, node: &Node, s_type: &str) -> Option<Forw
                         w.span,
                         format!("Missing port for {s_type} server gue tunnel."),
                     );
-                    return None;
+                    return Some(ForwardingMethod::TUN);
                 };
                 match values::parse_uint_range(&p.text, 1, 65535) {
                     Ok(v) => port = v as u16,
@@ -182,7 +183,7 @@ fn parse_forwarding(ctx: &mut Ctx<'_>, node: &Node, s_type: &str) -> Option<Forw
                             p.span,
                             format!("Invalid gue tunnel port {} for {s_type} server.", p.text),
                         );
-                        return None;
+                        return Some(ForwardingMethod::TUN);
                     }
                 }
                 i += 1;
@@ -195,7 +196,7 @@ fn parse_forwarding(ctx: &mut Ctx<'_>, node: &Node, s_type: &str) -> Option<Forw
                     w.span,
                     format!("Invalid tunnel option {other} for {s_type} server."),
                 );
-                return None;
+                return Some(ForwardingMethod::TUN);
             }
         }
         i += 1;
@@ -205,18 +206,18 @@ fn parse_forwarding(ctx: &mut Ctx<'_>, node: &Node, s_type: &str) -> Option<Forw
             node.span(),
             "gue tunnels require port, otherwise cannot have port.",
         );
-        return None;
+        return Some(ForwardingMethod::TUN);
     }
     if tun == 0 && csum != TunnelCsum::NoCsum {
         ctx.error(node.span(), "ipip tunnels do not support checksum option.");
-        return None;
+        return Some(ForwardingMethod::TUN);
     }
     if tun == 2 && csum == TunnelCsum::RemCsum {
         ctx.error(
             node.span(),
             "gre tunnels do not support remote checksum option.",
         );
-        return None;
+        return Some(ForwardingMethod::TUN);
     }
     let tunnel = match tun {
         0 => TunnelType::Ipip,
