@@ -457,6 +457,11 @@ impl<S> Ctx<S> {
         self.stopped = true;
     }
 
+    /// Clears a previous [`Ctx::stop`] so [`Loop::run`] can be called again.
+    pub fn clear_stop(&mut self) {
+        self.stopped = false;
+    }
+
     /// Has [`Ctx::stop`] been called?
     pub fn is_stopped(&self) -> bool {
         self.stopped
