@@ -7,3 +7,4 @@
 pub mod config;
 pub mod daemon;
 pub mod os;
+pub mod wire;
