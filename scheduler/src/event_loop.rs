@@ -511,12 +511,13 @@ impl<S> Ctx<S> {
         }
     }
 
-    /// Runs `cb` once, `after` from [`Ctx::now`] (rounded up to the tick; never early).
+    /// Runs `cb` once, `after` from now (the clock is re-read, so this is right outside
+    /// callbacks too; rounded up to the tick; never early).
     pub fn add_timer<F>(&mut self, after: Duration, cb: F) -> ThreadId
     where
         F: FnMut(&mut Ctx<S>, &mut S, Fired) + 'static,
     {
-        let deadline = self.now.saturating_add(after);
+        let deadline = self.update_now().saturating_add(after);
         self.add_timer_at(deadline, cb)
     }
 
@@ -620,7 +621,7 @@ impl<S> Ctx<S> {
             return Err(e);
         }
         if let Some(t) = timeout {
-            let deadline = self.now.saturating_add(t);
+            let deadline = self.update_now().saturating_add(t);
             self.set_timeout(id, deadline);
         }
         Ok(id)
@@ -693,7 +694,7 @@ impl<S> Ctx<S> {
         entry.thread = Some(id);
         entry.group |= group;
         if let Some(t) = timeout {
-            let deadline = self.now.saturating_add(t);
+            let deadline = self.update_now().saturating_add(t);
             self.set_timeout(id, deadline);
         }
         if self.os.is_some() {
@@ -938,6 +939,7 @@ impl<S> Ctx<S> {
     }
 
     fn fire_signal(&mut self, signo: i32, state: &mut S) -> usize {
+        debug!(target: "sched", "signal {signo} received");
         if signo == libc::SIGCHLD && self.os.is_some() {
             self.reap_children();
         }

@@ -21,7 +21,7 @@
 //! to an overflow list. The overflow is re-cascaded when the wheel's current tick enters the top
 //! level block that holds the earliest overflow deadline; until then it costs nothing.
 //!
-//! Entries live in a generational slab ([`crate::arena`]); each slot is an intrusive doubly
+//! Entries live in a generational slab (the private `arena` module); each slot is an intrusive doubly
 //! linked list of slab keys, so cancel is an unlink. A [`TimerId`] is `(key, generation)`;
 //! cancelling a fired or cancelled timer finds a different generation and is a no-op returning
 //! `false`.

@@ -78,7 +78,11 @@ fn signal_from_another_process_is_delivered() {
     let mut l: Loop<Log> = Loop::new().unwrap();
     l.add_signal(signals::SIGUSR2, rec).unwrap();
     let pid = std::process::id().to_string();
-    let st = Command::new("kill").args(["-USR2", &pid]).status().unwrap();
+    // The shell's builtin kill: a process-directed signal from another process.
+    let st = Command::new("sh")
+        .args(["-c", &format!("kill -USR2 {pid}")])
+        .status()
+        .unwrap();
     assert!(st.success());
     let mut log = Log::new();
     turn_until(&mut l, &mut log, Duration::from_secs(2), |g| !g.is_empty());
