@@ -252,6 +252,9 @@ pub(super) fn read_checker(
     table: &[Kw<CheckBuild>],
     end: fn(&mut Ctx<'_>, &Node, &mut RsBuild, CheckBuild),
 ) {
+    if !super::lvs::need_block(ctx, node) {
+        return;
+    }
     let with_conn = !matches!(
         kind,
         CheckerKind::Misc(_) | CheckerKind::File(_) | CheckerKind::Bfd(_)

@@ -83,6 +83,9 @@ fn file_table() -> Vec<Kw<CheckBuild>> {
 }
 
 pub(super) fn bfd_check(ctx: &mut Ctx<'_>, node: &Node, b: &mut RsBuild) {
+    if !super::lvs::need_block(ctx, node) {
+        return;
+    }
     let kind = CheckerKind::Bfd(BfdCheck {
         name: String::new(),
     });

@@ -130,6 +130,9 @@ struct UrlBuild {
 }
 
 fn url_handler(ctx: &mut Ctx<'_>, node: &Node, b: &mut CheckBuild) {
+    if !super::lvs::need_block(ctx, node) {
+        return;
+    }
     let mut ub = UrlBuild {
         url: Url {
             path: String::new(),

@@ -38,6 +38,9 @@ fn table() -> Vec<Kw<CheckBuild>> {
 /// `host { connect_ip ... }`: the common keywords, where the connection ones (and
 /// `connect_timeout`) describe one more target and the others still apply to the checker.
 fn host_handler(ctx: &mut Ctx<'_>, node: &Node, b: &mut CheckBuild) {
+    if !super::lvs::need_block(ctx, node) {
+        return;
+    }
     ctx.note(
         node.span(),
         "The SMTP_CHECK host block is deprecated. Please define additional checkers.",

@@ -104,6 +104,19 @@ pub(super) fn kl_string(ctx: &mut Ctx<'_>, node: &Node, missing: &str) -> Option
     }
 }
 
+/// A keyword that opens a block but has none: keepalived's "Missing '{'" error (the item is
+/// then ignored).
+pub(super) fn need_block(ctx: &mut Ctx<'_>, node: &Node) -> bool {
+    if node.block.is_none() {
+        ctx.error(
+            node.span(),
+            "Missing '{' at beginning of configuration block",
+        );
+        return false;
+    }
+    true
+}
+
 /// A port word as keepalived reads it for servers: all zeros means "no port" (`Ok(None)`).
 fn server_port(w: Option<&Word>) -> Result<Option<u16>, ()> {
     let Some(w) = w else { return Ok(None) };
@@ -231,6 +244,9 @@ fn parse_forwarding(ctx: &mut Ctx<'_>, node: &Node, s_type: &str) -> Option<Forw
 // SSL { }
 
 fn ssl_handler(ctx: &mut Ctx<'_>, node: &Node, cfg: &mut Config) {
+    if !need_block(ctx, node) {
+        return;
+    }
     if cfg.lvs.ssl.is_some() {
         ctx.warning(node.span(), "SSL context already specified - replacing");
     }
@@ -277,6 +293,9 @@ fn ssl_file(ctx: &mut Ctx<'_>, node: &Node, slot: &mut Option<String>, what: &st
 // virtual_server_group NAME { entries }
 
 fn vsg_handler(ctx: &mut Ctx<'_>, node: &Node, cfg: &mut Config) {
+    if !need_block(ctx, node) {
+        return;
+    }
     let Some(name) = ctx.arg(node, 0, "group name") else {
         return;
     };
@@ -545,6 +564,9 @@ impl VirtualServer {
 }
 
 fn vs_handler(ctx: &mut Ctx<'_>, node: &Node, cfg: &mut Config) {
+    if !need_block(ctx, node) {
+        return;
+    }
     let args = node.args();
     let Some(first) = args.first() else {
         ctx.error(node.span(), "virtual_server: missing address");
@@ -1038,6 +1060,9 @@ impl RealServer {
 }
 
 fn rs_handler(ctx: &mut Ctx<'_>, node: &Node, vs: &mut VirtualServer) {
+    if !need_block(ctx, node) {
+        return;
+    }
     let Some(ip) = ctx.arg(node, 0, "address") else {
         return;
     };
