@@ -281,3 +281,105 @@ fn stop_is_visible() {
     l.turn(&mut log);
     assert!(l.is_stopped());
 }
+
+/// Seeded random workload on the virtual loop (1 µs tick), with timers added, cancelled and
+/// rescheduled from inside callbacks: every timer runs exactly once unless cancelled, at a
+/// virtual `now` equal to its deadline (or the add time, if that deadline was already past),
+/// and timers run in (deadline, add order) order, which is what the simulator relies on.
+#[test]
+fn random_workload_runs_at_exact_virtual_deadlines_in_order() {
+    struct St {
+        rng: u64,
+        seq: u64,
+        /// (deadline, seq, ran at, added at)
+        ran: Vec<(u64, u64, u64, u64)>,
+        cancelled: std::collections::BTreeSet<u64>,
+        live: Vec<(scheduler::ThreadId, u64)>,
+        budget: u32,
+    }
+    fn rnd(s: &mut St) -> u64 {
+        s.rng ^= s.rng << 13;
+        s.rng ^= s.rng >> 7;
+        s.rng ^= s.rng << 17;
+        s.rng
+    }
+    fn add(ctx: &mut Ctx<St>, s: &mut St) {
+        let now = ctx.now().as_micros();
+        let d = match rnd(s) % 4 {
+            0 => now.saturating_sub(rnd(s) % 50),
+            1 => now + rnd(s) % 10,
+            2 => now + rnd(s) % 5_000,
+            _ => now + rnd(s) % 3_000_000,
+        };
+        let seq = s.seq;
+        s.seq += 1;
+        let id = ctx.add_timer_at(Instant::from_micros(d), move |ctx, s: &mut St, f| {
+            assert_eq!(f, Fired::Timer);
+            s.ran.push((d, seq, ctx.now().as_micros(), now));
+            while s.budget > 0 && rnd(s) % 3 != 0 {
+                s.budget -= 1;
+                match rnd(s) % 5 {
+                    0 if !s.live.is_empty() => {
+                        let i = (rnd(s) % s.live.len() as u64) as usize;
+                        let (id, q) = s.live.swap_remove(i);
+                        if ctx.cancel(id) {
+                            s.cancelled.insert(q);
+                        }
+                    }
+                    _ => add(ctx, s),
+                }
+            }
+        });
+        s.live.push((id, seq));
+    }
+    for seed in 1..=20u64 {
+        let mut l: VirtualLoop<St> =
+            VirtualLoop::new(VirtualClock::new(Instant::from_micros(seed * 1_000_003)));
+        let mut s = St {
+            rng: seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1,
+            seq: 0,
+            ran: Vec::new(),
+            cancelled: Default::default(),
+            live: Vec::new(),
+            budget: 3_000,
+        };
+        for _ in 0..100 {
+            add(&mut l, &mut s);
+        }
+        l.run_until(Instant::from_secs(100_000), &mut s);
+        assert_eq!(l.thread_count(), 0, "seed {seed}: threads left");
+        assert!(
+            s.ran.len() > 1_000,
+            "seed {seed}: only {} timers ran",
+            s.ran.len()
+        );
+        assert_eq!(
+            s.ran.len() + s.cancelled.len(),
+            s.seq as usize,
+            "seed {seed}: lost timers"
+        );
+        for w in s.ran.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            assert!(b.2 >= a.2, "seed {seed}: virtual time went backwards");
+            // Among timers not already due when added, order is (deadline, add order).
+            if a.0 >= a.3 && b.0 >= b.3 {
+                assert!(
+                    (a.0, a.1) < (b.0, b.1),
+                    "seed {seed}: order {a:?} then {b:?}"
+                );
+            }
+        }
+        for &(d, q, at, added) in &s.ran {
+            assert!(
+                !s.cancelled.contains(&q),
+                "seed {seed}: cancelled timer ran"
+            );
+            // Exactly at its deadline, or at once if that had already passed.
+            assert_eq!(
+                at,
+                d.max(added),
+                "seed {seed}: timer {q} ran at the wrong time"
+            );
+        }
+    }
+}
