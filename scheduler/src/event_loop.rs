@@ -237,7 +237,7 @@ pub type Callback<S> = Box<dyn FnMut(&mut Ctx<S>, &mut S, Fired)>;
 pub struct LoopConfig {
     /// First-level tick of the timer wheel.
     pub tick: Duration,
-    /// At most this many timers fire per turn (K).
+    /// At most this many timers fire per turn (K; at least 1).
     pub max_timers_per_turn: usize,
     /// Capacity of the epoll event buffer (events handled per turn).
     pub max_io_events: usize,
@@ -415,7 +415,9 @@ impl<S> fmt::Debug for Ctx<S> {
 }
 
 impl<S> Ctx<S> {
-    fn new(clock: ClockSource, config: LoopConfig, os: Option<Os>) -> Self {
+    fn new(clock: ClockSource, mut config: LoopConfig, os: Option<Os>) -> Self {
+        // Zero would never fire a timer again.
+        config.max_timers_per_turn = config.max_timers_per_turn.max(1);
         let now = clock.now();
         Ctx {
             now,
