@@ -70,6 +70,7 @@ fn tunnel_options() {
         "tunnel_options.conf:6:9: error: ipip tunnels do not support checksum option.\n\
          tunnel_options.conf:9:9: error: gre tunnels do not support remote checksum option.\n\
          tunnel_options.conf:12:29: error: Unknown tunnel type vxlan for real server.\n\
+         tunnel_options.conf:15:29: error: number '99999' outside range [1, 65535]\n\
          tunnel_options.conf:15:29: error: Invalid gue tunnel port 99999 for real server.\n\
          tunnel_options.conf:18:24: error: Invalid tunnel option bogus for real server.\n",
     );
@@ -149,7 +150,9 @@ fn misspelled_checker_keyword() {
 fn weight_out_of_range() {
     golden(
         "weight_out_of_range.conf",
-        "weight_out_of_range.conf:6:16: error: Real server weight 2147483648 is outside range 0-2147483647\n\
+        "weight_out_of_range.conf:6:16: error: number '2147483648' outside range [0, 2147483647]\n\
+         weight_out_of_range.conf:6:16: error: Real server weight 2147483648 is outside range 0-2147483647\n\
+         weight_out_of_range.conf:9:16: error: negative number '-1'\n\
          weight_out_of_range.conf:9:16: error: Real server weight -1 is outside range 0-2147483647\n",
     );
 }
@@ -216,7 +219,9 @@ fn checker_errors() {
          checker_errors.conf:13:9: warning: UDP_CHECK min_reply length 300 > max_reply_length 100 - will always fail\n\
          checker_errors.conf:18:9: error: Checker link local address fe80::1 requires a bind_if\n\
          checker_errors.conf:23:20: error: bindto address 2001:db8::1 does not match address family of connect_ip - skipping\n\
+         checker_errors.conf:24:24: error: number '0' outside range [0.000001, 18446744073709.551614]\n\
          checker_errors.conf:24:24: error: delay_loop '0' is invalid - ignoring\n\
+         checker_errors.conf:25:19: error: invalid number 'x'\n\
          checker_errors.conf:25:19: error: Invalid retry connection value 'x'\n\
          checker_errors.conf:28:27: error: Invalid http_protocol version 2.0\n\
          checker_errors.conf:29:24: error: Invalid enable_sni parameter maybe\n\
@@ -230,19 +235,26 @@ fn virtual_and_real_server_values() {
         "vs_values.conf",
         "vs_values.conf:4:5: warning: SSL cafile already specified - replacing\n\
          vs_values.conf:9:14: error: Unknown protocol FOO - ignoring\n\
+         vs_values.conf:11:25: error: number '0' outside range [1, 2678400]\n\
          vs_values.conf:11:25: error: persistence_timeout invalid\n\
+         vs_values.conf:12:12: error: number '0' outside range [1, 4294967295]\n\
          vs_values.conf:12:12: error: Quorum 0 must be in [1, 4294967295]. Setting to 1.\n\
+         vs_values.conf:13:11: error: number '0' outside range [1, 4294967295]\n\
          vs_values.conf:13:11: error: retry value invalid - 0\n\
+         vs_values.conf:14:12: error: number '0' outside range [1, 2147483647]\n\
          vs_values.conf:14:12: error: Virtual server weight 0 is outside range 1-2147483647\n\
+         vs_values.conf:15:16: error: invalid number 'x'\n\
          vs_values.conf:15:16: error: virtual server delay loop 'x' invalid - ignoring\n\
          vs_values.conf:16:5: error: Ignoring sorry_server inhibit used before or without sorry_server\n\
          vs_values.conf:17:15: error: Virtual server specified family inet6 conflicts with server family\n\
          vs_values.conf:18:17: error: Invalid real server ip address/port 192.0.2.300/80 - skipping\n\
          vs_values.conf:20:5: error: Address family of virtual server and real server 2001:db8::1 don't match - skipping real server.\n\
+         vs_values.conf:23:20: error: negative number '-5'\n\
          vs_values.conf:23:20: error: Invalid real_server uthreshold '-5' - ignoring\n\
          vs_values.conf:24:28: error: Invalid inhibit_on_failure parameter maybe\n\
          vs_values.conf:26:9: error: ((null)) notify_up script already specified - ignoring /bin/false\n\
          vs_values.conf:29:16: error: Invalid virtual server IP address/port 192.0.2.300/80 - skipping\n\
+         vs_values.conf:31:16: error: negative number '-1'\n\
          vs_values.conf:31:16: error: virtual server fwmark '-1' must be in [0, 4294967295] - ignoring\n",
     );
 }

@@ -513,7 +513,9 @@ fn misc_user_must_exist() {
     let (cfg, _d, r) = build(&vs(" real_server 192.0.2.21 80 {\n  MISC_CHECK {\n   \
          misc_path /usr/bin/true\n   user nosuchuser\n  }\n }"));
     assert!(
-        r.contains("error: Failed to set uid/gid for misc checker script /usr/bin/true - removing"),
+        r.contains(
+            "error: Failed to set uid/gid for misc checker script '/usr/bin/true' - removing"
+        ),
         "{r}"
     );
     assert!(checkers(&cfg).is_empty());

@@ -363,7 +363,47 @@ pub(super) fn resolve_checkers(_ctx: &mut Ctx<'_>, vs: &mut VirtualServer) {
     }
 }
 
-/// FILE_CHECK and BFD_CHECK name other blocks; check they exist.
+/// FILE_CHECK and BFD_CHECK name other blocks: check they exist, and drop the checkers
+/// whose block does not (keepalived checks while parsing, so there a `track_file` or
+/// `bfd_instance` must come before its use; here the order does not matter).
 pub(super) fn validate_references(ctx: &mut Ctx<'_>, cfg: &mut Config) {
-    let _ = (ctx, cfg);
+    // TODO(lvs): the names of cfg.bfd's instances and of cfg.vrrp's track files, once those
+    // models exist; until then the existence checks are skipped (None).
+    let bfd_names: Option<Vec<String>> = None;
+    let track_files: Option<Vec<String>> = None;
+    for vs in &mut cfg.lvs.virtual_servers {
+        let proto = vs.protocol;
+        for rs in &mut vs.real_servers {
+            let rs_name = format_trio(&rs.addr, proto, rs.configured_port);
+            rs.checkers.retain(|c| match &c.kind {
+                CheckerKind::Bfd(b) => {
+                    if bfd_names.as_ref().is_some_and(|n| !n.contains(&b.name)) {
+                        ctx.error(
+                            c.span,
+                            format!("({rs_name}) BFD_CHECK - BFD {} not configured", b.name),
+                        );
+                        false
+                    } else if b.name.len() >= super::check_file::BFD_INAME_MAX {
+                        ctx.error(
+                            c.span,
+                            format!("({rs_name}) BFD_CHECK - BFD name {} too long", b.name),
+                        );
+                        false
+                    } else {
+                        true
+                    }
+                }
+                CheckerKind::File(f)
+                    if track_files
+                        .as_ref()
+                        .is_some_and(|n| !n.contains(&f.track_file)) =>
+                {
+                    ctx.error(c.span, format!("track_file {} not found", f.track_file));
+                    ctx.error(c.span, "FILE_CHECK has no track_file specified - ignoring");
+                    false
+                }
+                _ => true,
+            });
+        }
+    }
 }

@@ -70,9 +70,15 @@ fn table() -> Vec<Kw<CheckBuild>> {
     t
 }
 
-/// keepalived rejects names with an empty label (`..`, or a leading `.` other than the root).
+/// keepalived rejects names with an empty label (`..`, or a leading `.` other than the
+/// root). keepalived 2.2.7 also rejects a name whose second character is a `.` (its scan
+/// looks one character past the start of the name as if a `.` were there): `a.example` fails
+/// its `-t`, so it fails ours.
 fn valid_dns_name(name: &str) -> bool {
     if name.starts_with('.') && name.len() > 1 {
+        return false;
+    }
+    if name.as_bytes().get(1) == Some(&b'.') {
         return false;
     }
     !name.contains("..")
@@ -87,5 +93,9 @@ mod tests {
         assert!(super::valid_dns_name("www.example.com."));
         assert!(!super::valid_dns_name("example..com"));
         assert!(!super::valid_dns_name(".example.com"));
+        assert!(
+            !super::valid_dns_name("a.example.com"),
+            "keepalived 2.2.7's quirk"
+        );
     }
 }

@@ -9,7 +9,7 @@ use crate::config::ast::Node;
 use crate::config::model::lvs::*;
 
 /// keepalived's `BFD_INAME_MAX`: names must be shorter.
-const BFD_INAME_MAX: usize = 32;
+pub(super) const BFD_INAME_MAX: usize = 32;
 
 pub(super) fn file_check(ctx: &mut Ctx<'_>, node: &Node, b: &mut RsBuild) {
     let kind = CheckerKind::File(FileCheck {
@@ -53,7 +53,7 @@ fn file_table() -> Vec<Kw<CheckBuild>> {
                 return;
             };
             let lim = i64::from(IPVS_WEIGHT_LIMIT);
-            let Ok(v) = crate::config::values::parse_int_range(&w.text, -lim, lim) else {
+            let Some(v) = super::lvs::read_int(c, w.span, &w.text, -lim, lim) else {
                 c.error(
                     w.span,
                     format!(
@@ -143,6 +143,8 @@ fn bfd_table<'a>() -> Vec<Kw<BfdBuild<'a>>> {
                 let CheckerKind::Bfd(bfd) = &mut s.cb.c.kind else {
                     return;
                 };
+                // Whether the name exists, then its length, are checked in validate (keepalived
+                // checks them here, in that order).
                 let err = if a.len() != 1 {
                     Some(format!(
                         "({rs}) BFD_CHECK - No or too many names specified - skipping checker"
@@ -151,11 +153,6 @@ fn bfd_table<'a>() -> Vec<Kw<BfdBuild<'a>>> {
                     Some(format!(
                         "({rs}) BFD_CHECK - BFD {} already specified as {}",
                         a[0].text, bfd.name
-                    ))
-                } else if a[0].text.len() >= BFD_INAME_MAX {
-                    Some(format!(
-                        "({rs}) BFD_CHECK - BFD name {} too long",
-                        a[0].text
                     ))
                 } else {
                     None

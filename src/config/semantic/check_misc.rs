@@ -33,15 +33,6 @@ fn end(ctx: &mut Ctx<'_>, node: &Node, b: &mut RsBuild, cb: CheckBuild) {
         );
         return;
     }
-    if m.dynamic {
-        if b.dynamic_misc {
-            ctx.warning(
-                node.span(),
-                "Warning - more than one dynamic misc checker per real server will cause problems",
-            );
-        }
-        b.dynamic_misc = true;
-    }
     b.rs.checkers.push(cb.c);
 }
 
@@ -64,13 +55,10 @@ fn table() -> Vec<Kw<CheckBuild>> {
             let Some(w) = c.arg(n, 0, "timeout") else {
                 return;
             };
-            match crate::config::values::parse_uint_range(
-                &w.text,
-                0,
-                u64::from(u32::MAX) / 1_000_000,
-            ) {
-                Ok(v) => with_misc(b, |m| m.configured_timeout_us = Some(v * 1_000_000)),
-                Err(_) => c.error(w.span, format!("Invalid misc_timeout value '{}'", w.text)),
+            match super::lvs::read_unsigned(c, w.span, &w.text, 0, u64::from(u32::MAX) / 1_000_000)
+            {
+                Some(v) => with_misc(b, |m| m.configured_timeout_us = Some(v * 1_000_000)),
+                None => c.error(w.span, format!("Invalid misc_timeout value '{}'", w.text)),
             }
         }),
         Kw::accepted("misc_dynamic", T3, |_, _, b| {
@@ -112,7 +100,7 @@ fn misc_path(ctx: &mut Ctx<'_>, node: &Node, b: &mut CheckBuild) {
 /// `user USER [[:]GROUP]`: the user must exist.
 fn misc_user(ctx: &mut Ctx<'_>, node: &Node, b: &mut CheckBuild) {
     let cmd = match &b.c.kind {
-        CheckerKind::Misc(m) => m.script.command.clone(),
+        CheckerKind::Misc(m) => cmd_str(&m.script.command),
         _ => return,
     };
     let Some(u) = node.args().first() else {
@@ -143,4 +131,51 @@ fn misc_user(ctx: &mut Ctx<'_>, node: &Node, b: &mut CheckBuild) {
         m.script.user = Some(user);
         m.script.group = group.filter(|g| !g.is_empty());
     });
+}
+
+/// keepalived's `cmd_str`: the argv with each word in single quotes, for messages. The
+/// command is split on blanks outside quotes (a display approximation of keepalived's
+/// re-tokenising, good for ordinary commands).
+fn cmd_str(command: &str) -> String {
+    let mut words: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut in_word = false;
+    let mut quote: Option<char> = None;
+    for ch in command.chars() {
+        match quote {
+            Some(q) if ch == q => quote = None,
+            Some(_) => cur.push(ch),
+            None if ch == '"' || ch == '\'' => {
+                quote = Some(ch);
+                in_word = true;
+            }
+            None if ch.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            None => {
+                cur.push(ch);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
+        .iter()
+        .map(|w| format!("'{w}'"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cmd_str() {
+        assert_eq!(super::cmd_str("/bin/true"), "'/bin/true'");
+        assert_eq!(super::cmd_str("/bin/x a \"b c\""), "'/bin/x' 'a' 'b c'");
+    }
 }

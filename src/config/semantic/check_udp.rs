@@ -92,9 +92,9 @@ fn table() -> Vec<Kw<CheckBuild>> {
 
 fn reply_len(ctx: &mut Ctx<'_>, node: &Node, which: &str) -> Option<u16> {
     let text = node.args().first().map(|w| w.text.as_str()).unwrap_or("");
-    match crate::config::values::parse_uint_range(text, 0, 65535) {
-        Ok(v) => Some(v as u16),
-        Err(_) => {
+    match super::lvs::read_unsigned(ctx, node.span(), text, 0, 65535) {
+        Some(v) => Some(v as u16),
+        None => {
             ctx.error(
                 node.span(),
                 format!("UDP_CHECK {which} length {text} not valid - must be between 0 & 65535"),

@@ -36,6 +36,8 @@ pub(super) fn kl_timer(
     msg: impl FnOnce(&str) -> String,
 ) -> Option<u64> {
     let w = ctx.arg(node, 0, "timer value")?;
+    // keepalived's largest timer is ULONG_MAX - 1 microseconds.
+    let max_us = max_us.min(u64::MAX - 1);
     match values::parse_timer_us(&w.text) {
         Ok((v, too_many)) if (min_us..=max_us).contains(&v) => {
             if too_many {
@@ -49,11 +51,104 @@ pub(super) fn kl_timer(
             }
             Some(v)
         }
+        _ if !looks_numeric(&w.text) => {
+            // keepalived's read_timer: text that is no number reads as 0, which is then
+            // accepted where 0 is in range.
+            ctx.error(w.span, format!("invalid number '{}'", w.text));
+            if min_us == 0 {
+                return Some(0);
+            }
+            ctx.error(w.span, msg(&w.text));
+            None
+        }
         _ => {
+            let helper = if w.text.starts_with('-') {
+                format!("negative number '{}'", w.text)
+            } else {
+                format!(
+                    "number '{}' outside range [{}, {}]",
+                    w.text,
+                    fmt_timer(min_us),
+                    fmt_timer(max_us)
+                )
+            };
+            ctx.error(w.span, helper);
             ctx.error(w.span, msg(&w.text));
             None
         }
     }
+}
+
+/// keepalived's `read_unsigned`: `None` after its own message ("invalid number 'x'",
+/// "negative number '-1'", "number 'N' outside range [MIN, MAX]", "number 'N' outside
+/// unsigned integer range"), which keepalived prints before the keyword's own message.
+pub(super) fn read_unsigned(
+    ctx: &mut Ctx<'_>,
+    span: Span,
+    text: &str,
+    min: u64,
+    max: u64,
+) -> Option<u64> {
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let msg = if text.strip_prefix('-').is_some_and(digits) {
+        format!("negative number '{text}'")
+    } else if !digits(text) {
+        format!("invalid number '{text}'")
+    } else {
+        match text.parse::<u128>() {
+            Ok(v) if v > u128::from(u32::MAX) => {
+                format!("number '{text}' outside unsigned integer range")
+            }
+            Ok(v) if v < u128::from(min) || v > u128::from(max) => {
+                format!("number '{text}' outside range [{min}, {max}]")
+            }
+            Ok(v) => return Some(v as u64),
+            Err(_) => format!("number '{text}' outside unsigned integer range"),
+        }
+    };
+    ctx.error(span, msg);
+    None
+}
+
+/// keepalived's `read_int`, as [`read_unsigned`] for signed values.
+pub(super) fn read_int(
+    ctx: &mut Ctx<'_>,
+    span: Span,
+    text: &str,
+    min: i64,
+    max: i64,
+) -> Option<i64> {
+    let body = text.strip_prefix('-').unwrap_or(text);
+    let msg = if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
+        format!("invalid number '{text}'")
+    } else {
+        match text.parse::<i128>() {
+            Ok(v) if v < i128::from(i32::MIN) || v > i128::from(i32::MAX) => {
+                format!("number '{text}' outside integer range")
+            }
+            Ok(v) if v < i128::from(min) || v > i128::from(max) => {
+                format!("number '{text}' outside range [{min}, {max}]")
+            }
+            Ok(v) => return Some(v as i64),
+            Err(_) => format!("number '{text}' outside integer range"),
+        }
+    };
+    ctx.error(span, msg);
+    None
+}
+
+/// Microseconds as keepalived prints timer bounds (`0.000001`).
+fn fmt_timer(us: u64) -> String {
+    format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
+}
+
+/// `[-]digits[.digits]`: a number, whether or not in range.
+fn looks_numeric(s: &str) -> bool {
+    let s = s.strip_prefix('-').unwrap_or(s);
+    let (i, f) = s.split_once('.').unwrap_or((s, ""));
+    !(i.is_empty() && f.is_empty())
+        && i.bytes().all(|b| b.is_ascii_digit())
+        && f.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// An unsigned argument `i` within `[min, max]`, with keepalived's message on failure.
@@ -66,9 +161,9 @@ pub(super) fn kl_uint(
     msg: impl FnOnce(&str) -> String,
 ) -> Option<u64> {
     let w = ctx.arg(node, i, "number")?;
-    match values::parse_uint_range(&w.text, min, max) {
-        Ok(v) => Some(v),
-        Err(_) => {
+    match read_unsigned(ctx, w.span, &w.text, min, max) {
+        Some(v) => Some(v),
+        None => {
             ctx.error(w.span, msg(&w.text));
             None
         }
@@ -117,15 +212,16 @@ pub(super) fn need_block(ctx: &mut Ctx<'_>, node: &Node) -> bool {
     true
 }
 
-/// A port word as keepalived reads it for servers: all zeros means "no port" (`Ok(None)`).
-fn server_port(w: Option<&Word>) -> Result<Option<u16>, ()> {
+/// A port word as keepalived reads it for servers: all zeros means "no port" (`Ok(None)`);
+/// a bad port gets keepalived's number message (the caller adds its own).
+fn server_port(ctx: &mut Ctx<'_>, w: Option<&Word>) -> Result<Option<u16>, ()> {
     let Some(w) = w else { return Ok(None) };
     if w.text.bytes().all(|b| b == b'0') {
         return Ok(None);
     }
-    values::parse_uint_range(&w.text, 1, 65535)
+    read_unsigned(ctx, w.span, &w.text, 1, 65535)
         .map(|p| Some(p as u16))
-        .map_err(|_| ())
+        .ok_or(())
 }
 
 /// An address as keepalived's `inet_stosockaddr` reads it (IPv6 may be bracketed).
@@ -189,9 +285,9 @@ fn parse_forwarding(ctx: &mut Ctx<'_>, node: &Node, s_type: &str) -> Option<Forw
                     );
                     return Some(ForwardingMethod::TUN);
                 };
-                match values::parse_uint_range(&p.text, 1, 65535) {
-                    Ok(v) => port = v as u16,
-                    Err(_) => {
+                match read_unsigned(ctx, p.span, &p.text, 1, 65535) {
+                    Some(v) => port = v as u16,
+                    None => {
                         ctx.error(
                             p.span,
                             format!("Invalid gue tunnel port {} for {s_type} server.", p.text),
@@ -356,7 +452,7 @@ fn vsg_entry(ctx: &mut Ctx<'_>, gname: &str, words: &[Word]) -> Option<VsgEntry>
     let addr_str = first.text.as_str();
     if addr_str == "fwmark" {
         let text = words.get(1).map(|w| w.text.as_str()).unwrap_or("");
-        let Ok(mark) = values::parse_uint_range(text, 0, u64::from(u32::MAX)) else {
+        let Some(mark) = read_unsigned(ctx, span, text, 0, u64::from(u32::MAX)) else {
             ctx.error(
                 span,
                 format!(
@@ -397,9 +493,9 @@ fn vsg_entry(ctx: &mut Ctx<'_>, gname: &str, words: &[Word]) -> Option<VsgEntry>
     };
     let port = match port_word {
         None => 0,
-        Some(p) => match values::parse_uint_range(&p.text, 1, 65535) {
-            Ok(v) => v as u16,
-            Err(_) => {
+        Some(p) => match read_unsigned(ctx, p.span, &p.text, 1, 65535) {
+            Some(v) => v as u16,
+            None => {
                 bad_addr(ctx);
                 return None;
             }
@@ -582,9 +678,9 @@ fn vs_handler(ctx: &mut Ctx<'_>, node: &Node, cfg: &mut Config) {
         },
         "fwmark" => {
             let text = args.get(1).map(|w| w.text.as_str()).unwrap_or("");
-            match values::parse_uint_range(text, 0, u64::from(u32::MAX)) {
-                Ok(m) => VsAddress::Fwmark(m as u32),
-                Err(_) => {
+            match read_unsigned(ctx, first.span, text, 0, u64::from(u32::MAX)) {
+                Some(m) => VsAddress::Fwmark(m as u32),
+                None => {
                     ctx.error(
                         first.span,
                         format!(
@@ -598,7 +694,7 @@ fn vs_handler(ctx: &mut Ctx<'_>, node: &Node, cfg: &mut Config) {
         }
         ip => {
             let port_word = args.get(1);
-            let port = server_port(port_word);
+            let port = server_port(ctx, port_word);
             match (parse_addr(ip), port) {
                 (Some(addr), Ok(port)) => VsAddress::Ip {
                     addr,
@@ -926,9 +1022,9 @@ fn vs_granularity(ctx: &mut Ctx<'_>, node: &Node, vs: &mut VirtualServer) {
         IpFamily::Inet6
     });
     let g = match fam {
-        IpFamily::Inet6 => match values::parse_uint_range(&w.text, 1, 128) {
-            Ok(l) => PersistenceGranularity::V6PrefixLen(l as u8),
-            Err(_) => {
+        IpFamily::Inet6 => match read_unsigned(ctx, w.span, &w.text, 1, 128) {
+            Some(l) => PersistenceGranularity::V6PrefixLen(l as u8),
+            None => {
                 ctx.error(
                     w.span,
                     format!(
@@ -989,7 +1085,7 @@ fn vs_sorry_server(ctx: &mut Ctx<'_>, node: &Node, vs: &mut VirtualServer) {
     let Some(ip) = ctx.arg(node, 0, "address") else {
         return;
     };
-    match (parse_addr(&ip.text), server_port(node.args().get(1))) {
+    match (parse_addr(&ip.text), server_port(ctx, node.args().get(1))) {
         (Some(addr), Ok(port)) => {
             vs.sorry_server = Some(SorryServer {
                 addr,
@@ -1016,8 +1112,6 @@ pub(super) struct RsBuild {
     pub rs: RealServer,
     /// The virtual server's group name ("(null)" otherwise), for keepalived's messages.
     pub vsgname: String,
-    /// A `misc_dynamic` MISC_CHECK was already seen on this real server.
-    pub dynamic_misc: bool,
     /// The virtual server's protocol when the real server was read (for `FMT_RS`).
     pub vs_protocol: Option<Protocol>,
 }
@@ -1067,7 +1161,7 @@ fn rs_handler(ctx: &mut Ctx<'_>, node: &Node, vs: &mut VirtualServer) {
         return;
     };
     let port_word = node.args().get(1);
-    let (addr, port) = match (parse_addr(&ip.text), server_port(port_word)) {
+    let (addr, port) = match (parse_addr(&ip.text), server_port(ctx, port_word)) {
         (Some(a), Ok(p)) => (a, p.unwrap_or(0)),
         _ => {
             let p = port_word.map(|w| w.text.as_str()).unwrap_or("(null)");
@@ -1084,7 +1178,6 @@ fn rs_handler(ctx: &mut Ctx<'_>, node: &Node, vs: &mut VirtualServer) {
     let mut b = RsBuild {
         rs: RealServer::new(addr, port, node.span()),
         vsgname: vs.group_name().unwrap_or("(null)").to_string(),
-        dynamic_misc: false,
         vs_protocol: vs.protocol,
     };
     ctx.dispatch(node.children(), &rs_table(), &mut b);
