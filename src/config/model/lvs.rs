@@ -585,8 +585,10 @@ pub fn format_trio(addr: &IpAddr, proto: Option<Protocol>, port: u16) -> String 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RealServer {
     pub addr: IpAddr,
-    /// Resolved: for NAT and address-based services a missing port is the VS port; for
-    /// DR/TUN it is forced to the VS port (fwmark: cleared).
+    /// Resolved as keepalived does: for an `IP PORT` service a missing port is the VS
+    /// port, and for DR/TUN any other port is reset to it; for a fwmark service DR/TUN ports
+    /// are cleared (NAT keeps what was written). For a group service it stays as written: 0
+    /// means "the port of each group entry".
     pub port: u16,
     /// The port as written (0 when none).
     pub configured_port: u16,
