@@ -46,7 +46,7 @@ impl Checksum {
         self
     }
 
-    /// Adds one 16-bit word (must be at an even offset of the summed stream).
+    /// Adds one 16-bit word, big-endian, as if appended.
     pub fn add_u16(self, word: u16) -> Checksum {
         self.add_bytes(&word.to_be_bytes())
     }
