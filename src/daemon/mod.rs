@@ -2,6 +2,7 @@
 //! event loop that routes inputs to the engines.
 
 pub mod cli;
+pub mod event_loop;
 pub mod lifecycle;
 pub mod load;
 pub mod log;
@@ -97,8 +98,108 @@ fn config_test(o: &Options) -> i32 {
     loaded.diags.exit_code()
 }
 
-/// The daemon proper (filled in by the event-loop module).
+/// Set in the environment of the re-executed child that becomes the daemon.
+const DAEMON_CHILD_ENV: &str = "KVRS_DAEMON_CHILD";
+
+/// The daemon proper: background unless `-n`, start, run the event loop until SIGTERM or
+/// SIGINT, stop in order.
 fn run(o: &Options, args: &[String]) -> i32 {
-    let _ = (o, args);
-    0
+    let child = std::env::var_os(DAEMON_CHILD_ENV).is_some();
+    if !o.dont_fork && !child {
+        return background(args);
+    }
+    if child {
+        // Our own session, detached from the terminal's job control (keepalived's daemon()).
+        let _ = nix::unistd::setsid();
+    }
+    if let Some(mask) = o.umask {
+        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(mask));
+    }
+    log::init(&log::LogConfig {
+        console: o.log_console,
+        syslog: !o.no_syslog,
+        facility: o.log_facility.unwrap_or(3),
+        detail: o.log_detail,
+        file: o
+            .log_file
+            .clone()
+            .map(|f| f.unwrap_or_else(|| "/tmp/keepalived.log".into())),
+        flush_file: o.flush_log_file,
+    });
+    let mut daemon = match lifecycle::Daemon::start(o.clone(), args, &LinuxHost) {
+        Ok(d) => d,
+        Err(lifecycle::StartError::AlreadyRunning) => return 0,
+        Err(lifecycle::StartError::Config(code)) => return code,
+        Err(lifecycle::StartError::PidFile(e)) => {
+            ::log::error!("cannot write pid file {e}");
+            return 1;
+        }
+    };
+    if child {
+        tell_parent_ready(o.log_console);
+    }
+    match event_loop::run(&mut daemon) {
+        Ok(()) => {
+            daemon.stop();
+            0
+        }
+        Err(e) => {
+            ::log::error!("event loop failed: {e}");
+            daemon.stop();
+            1
+        }
+    }
+}
+
+/// Without `-n`: re-execute ourselves as the daemon (in a new session) and return once it
+/// reports that it started, with its exit status if it did not. Re-executing rather than
+/// fork(2) keeps the crate free of `unsafe` and the child free of inherited loop state.
+fn background(args: &[String]) -> i32 {
+    use std::io::Read;
+    let exe = match std::env::current_exe() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("cannot find own executable: {e}");
+            return 1;
+        }
+    };
+    let spawned = std::process::Command::new(exe)
+        .args(args.get(1..).unwrap_or(&[]))
+        .env(DAEMON_CHILD_ENV, "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cannot start daemon: {e}");
+            return 1;
+        }
+    };
+    let mut buf = Vec::new();
+    if let Some(mut out) = child.stdout.take() {
+        let _ = out.read_to_end(&mut buf);
+    }
+    if buf.starts_with(b"ready") {
+        return 0;
+    }
+    child.wait().ok().and_then(|s| s.code()).unwrap_or(1)
+}
+
+/// In the re-executed daemon: tell the waiting parent we started, then point stdout (and
+/// stderr, unless `-l` asked for the console) at /dev/null, detaching from the caller's
+/// terminal or pipes as daemon(3) does. Start-up errors before this point still reach the
+/// caller's stderr.
+fn tell_parent_ready(keep_console: bool) {
+    use std::io::Write;
+    use std::os::fd::AsRawFd;
+    let mut out = std::io::stdout();
+    let _ = out.write_all(b"ready\n");
+    let _ = out.flush();
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        let _ = nix::unistd::dup2(null.as_raw_fd(), 1);
+        if !keep_console {
+            let _ = nix::unistd::dup2(null.as_raw_fd(), 2);
+        }
+    }
 }
