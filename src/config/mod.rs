@@ -4,10 +4,11 @@
 
 pub mod ast;
 pub mod diag;
+pub mod lexer;
 pub mod model;
+pub mod parser;
+pub(crate) mod preprocess;
 pub mod semantic;
 pub mod values;
-pub mod lexer;
-pub mod parser;
-pub use lexer::LoadOptions;
-pub use parser::{load_file, parse_str};
+pub use lexer::{split_script_argv, LoadOptions};
+pub use parser::{load_file, parse_bytes, parse_str};
