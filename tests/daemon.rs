@@ -1,8 +1,10 @@
 //! The daemon process as keepalived's: pid files created and removed, a second instance
-#![allow(clippy::disallowed_methods)] // end-to-end timing waits use the real clock
 //! with the same pid file refuses to start, SIGHUP reloads (a broken configuration is
 //! refused and the running one kept), SIGUSR1/SIGUSR2 do not kill it, SIGTERM stops it in
 //! order, and without `-n` it backgrounds itself. No root needed (pid files under /tmp).
+
+// End-to-end timing waits use the real clock.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 
