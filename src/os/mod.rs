@@ -1,5 +1,16 @@
 //! L3: Linux adapters. They translate between the kernel and the engines and make no
 //! protocol decisions.
+//!
+//! All `unsafe` is confined to `sys` (system calls nix does not wrap safely).
+#![deny(unsafe_code)]
 
 pub mod host;
 pub mod syslog;
+pub mod link_monitor;
+pub mod netlink;
+pub mod packet;
+#[allow(unsafe_code)]
+mod sys;
+pub mod sysctl;
+pub mod vmac;
+pub mod vrrp_socket;
