@@ -6,6 +6,7 @@ pub mod event_loop;
 pub mod lifecycle;
 pub mod load;
 pub mod log;
+pub mod notify;
 pub mod pidfile;
 
 use crate::os::host::LinuxHost;
