@@ -9,6 +9,7 @@
 //! - T3 keywords are parsed and accepted; the first use of each is reported once as a note
 //!   ("accepted but not implemented") so real configurations load.
 
+pub mod addr;
 pub mod bfd;
 pub mod check_api;
 pub mod check_dns;
@@ -19,6 +20,9 @@ pub mod check_smtp;
 pub mod check_udp;
 pub mod global;
 pub mod lvs;
+pub mod scripts;
+pub mod track;
+pub mod vals;
 pub mod vrrp;
 
 use super::ast::{Node, SourceMap, Span, Tree, Word};
@@ -289,6 +293,7 @@ pub fn build(
     bfd::validate(&mut ctx, &mut cfg);
     vrrp::validate(&mut ctx, &mut cfg);
     lvs::validate(&mut ctx, &mut cfg);
+    scripts::validate(&mut ctx, &mut cfg);
     for (name, span) in std::mem::take(&mut ctx.unimplemented) {
         ctx.note(
             span,
@@ -303,9 +308,20 @@ pub fn build(
 pub fn parse_script(ctx: &mut Ctx<'_>, node: &Node, i: usize) -> Option<super::model::Script> {
     let cmd = ctx.arg(node, i, "script")?;
     let user = node.args().get(i + 1).map(|w| w.text.clone());
-    let group = node.args().get(i + 2).map(|w| w.text.trim_start_matches(':').to_string());
+    let group = node
+        .args()
+        .get(i + 2)
+        .map(|w| w.text.trim_start_matches(':').to_string());
     if node.args().len() > i + 3 {
-        ctx.warning(node.args()[i + 3].span, format!("{}: extra arguments ignored", node.keyword()));
+        ctx.warning(
+            node.args()[i + 3].span,
+            format!("{}: extra arguments ignored", node.keyword()),
+        );
     }
-    Some(super::model::Script { command: cmd.text.clone(), user, group, span: cmd.span })
+    Some(super::model::Script {
+        command: cmd.text.clone(),
+        user,
+        group,
+        span: cmd.span,
+    })
 }
