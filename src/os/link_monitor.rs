@@ -138,6 +138,14 @@ impl NetlinkMonitor {
         })
     }
 
+    /// Sets the socket receive buffer (`SO_RCVBUFFORCE`, else `SO_RCVBUF`, which the kernel
+    /// doubles and caps at `net.core.rmem_max`).
+    pub fn set_rcvbuf(&self, bytes: usize) -> io::Result<()> {
+        let v = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+        sys::setsockopt_int(self.fd.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, v)
+            .or_else(|_| sys::setsockopt_int(self.fd.as_fd(), libc::SOL_SOCKET, libc::SO_RCVBUF, v))
+    }
+
     /// The fd for the event loop (readable when notifications are queued).
     pub fn as_raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()

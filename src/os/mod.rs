@@ -8,6 +8,7 @@ pub mod host;
 pub mod syslog;
 pub mod link_monitor;
 pub mod netlink;
+pub mod netns;
 pub mod packet;
 #[allow(unsafe_code)]
 mod sys;

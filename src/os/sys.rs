@@ -299,6 +299,17 @@ fn sockaddr_to_std(name: &libc::sockaddr_storage, len: usize) -> Option<std::net
     }
 }
 
+/// `setns(fd, CLONE_NEWNET)`: moves the calling thread into the network namespace `fd`
+/// refers to.
+pub(crate) fn setns_net(fd: BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: setns(2) takes a descriptor and a flag; `fd` is open for the whole call.
+    let rc = unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 // Control messages, decoded and encoded from bytes in safe code. Linux layout:
 // struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; } followed by the data,
 // every header and data start aligned to sizeof(size_t).

@@ -15,10 +15,10 @@
 //!   so that `rp_filter=0` on the VMAC takes effect; all of it is restored when the last
 //!   IPv4 VMAC goes. (keepalived 2.2.7 leaves the parent's arp settings changed after
 //!   exit; we restore them.)
-//! * IPv6 (or an IPv4 VMAC with IPv6 eVIPs): `addrgenmode none`, so the kernel adds no
-//!   link-local address of its own (RFC 5798 §7.4); the caller may give the link-local
-//!   address to add (keepalived uses the configured source, else the parent's link-local,
-//!   else one derived from the parent MAC: [`eui64_link_local`]).
+//! * Every VMAC gets `addrgenmode none` (2.2.7 does it for IPv4 ones too), so the kernel
+//!   adds no link-local address of its own (RFC 5798 §7.4); the caller may give the link-local
+//!   address to add to an IPv6 VMAC (keepalived uses the configured source, else the
+//!   parent's link-local, else one derived from the parent MAC: [`eui64_link_local`]).
 //! * Then the link is set up.
 
 use std::collections::BTreeMap;
@@ -198,6 +198,8 @@ impl VmacManager {
         vmac: &Vmac,
         parent_name: &str,
     ) -> io::Result<()> {
+        // keepalived 2.2.7 sets addrgenmode none on every VMAC, IPv4 ones included.
+        nl.set_addr_gen_mode_none(vmac.ifindex)?;
         if spec.family == Family::Ipv4 {
             self.v4_vmacs += 1;
             self.clear_all_rp_filter(nl)
@@ -214,23 +216,20 @@ impl VmacManager {
             }
             self.hold_parent(vmac.parent_ifindex, parent_name)
                 .map_err(|e| sysctl_err(e, &vmac.name))?;
-            if !spec.ipv6 {
-                sysctl::write(&conf_key(true, &vmac.name, "disable_ipv6"), "1")
-                    .map_err(|e| sysctl_err(e, &vmac.name))?;
-            }
         }
-        if spec.family == Family::Ipv6 || spec.ipv6 {
-            sysctl::write(&conf_key(true, &vmac.name, "disable_ipv6"), "0")
-                .map_err(|e| sysctl_err(e, &vmac.name))?;
-            nl.set_addr_gen_mode_none(vmac.ifindex)?;
-            if let Some(ll) = spec.link_local {
-                let mut req = AddrRequest::new(vmac.ifindex, IpAddr::V6(ll), 64);
-                req.flags = IFA_F_NODAD;
-                req.scope = Some(RT_SCOPE_LINK);
-                match nl.add_address(&req) {
-                    Err(e) if errno(&e) == Some(libc::EEXIST) => {}
-                    r => r?,
-                }
+        let ipv6 = spec.family == Family::Ipv6 || spec.ipv6;
+        sysctl::write(
+            &conf_key(true, &vmac.name, "disable_ipv6"),
+            if ipv6 { "0" } else { "1" },
+        )
+        .map_err(|e| sysctl_err(e, &vmac.name))?;
+        if let (true, Some(ll)) = (ipv6, spec.link_local) {
+            let mut req = AddrRequest::new(vmac.ifindex, IpAddr::V6(ll), 64);
+            req.flags = IFA_F_NODAD;
+            req.scope = Some(RT_SCOPE_LINK);
+            match nl.add_address(&req) {
+                Err(e) if errno(&e) == Some(libc::EEXIST) => {}
+                r => r?,
             }
         }
         nl.set_link_up(vmac.ifindex, true)
