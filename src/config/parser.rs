@@ -1,16 +1,19 @@
-//! Parser: turns the logical lines produced by the [`lexer`](super::lexer) into a [`Tree`].
+//! Parser: turns the logical lines produced by the [`preprocess`](super::preprocess) stage
+//! into a [`Tree`].
 //!
-//! The lexer has already split every unquoted `{` and `}` into a logical line of its own (as
-//! keepalived's `read_line` does), so the grammar here is small:
+//! The preprocessor has already split every unquoted `{` and `}` into a logical line of its
+//! own (as keepalived's `read_line` does), so the grammar here is small:
 //!
 //! * a line of words is a [`Node`] at the current level;
 //! * a `{` opens the block of the node on the logical line just before it (same source line
 //!   or an earlier one). A `{` with no such node (first line of a level, after a `}`, or after
-//!   a node that already has a block) gives keepalived's warning "Unexpected '{' - ignoring"
-//!   and is dropped, so, as in keepalived, its `}` then closes the enclosing level;
-//! * a `}` closes the innermost open block; at the top level it gives "Extra '}' found";
-//! * at the end of input every block still open gives an error pointing at its `{` with
-//!   keepalived's count "There are N missing '}'s".
+//!   another `{`) gives keepalived's "Unexpected '{' - ignoring" and is dropped, so, as in
+//!   keepalived, the next `}` closes the enclosing block;
+//! * a `}` closes the innermost open block; with none open it gives "Extra '}' found";
+//! * blocks still open when a file ends (keepalived unwinds its keyword levels at the end of
+//!   every file, includes too) give an error pointing at their `{`, with keepalived's count:
+//!   `unclosed '{' of 'vrrp_instance VI_1' (there are 1 missing '}'s)`. A `}` in an included
+//!   file cannot close a block opened by the file that included it ("Extra '}' found").
 //!
 //! keepalived's "Missing '{' at beginning of configuration block" depends on the keyword
 //! table (it is reported for a keyword that has sub-keywords but no block) and is therefore
@@ -19,20 +22,27 @@
 
 use super::ast::{Block, Node, Span, Tree};
 use super::diag::Diagnostics;
-use super::lexer::{LoadOptions, Preprocessor};
+use super::lexer::LoadOptions;
+use super::preprocess::{Event, Preprocessor};
 use std::path::Path;
 
-/// Parses configuration text. `name` is the file name used in spans and diagnostics, and the
-/// directory that relative `include`s and `${_PWD}` resolve against is its parent (the
-/// current directory when it has none).
+/// Parses configuration text. `name` is the file name used in spans and diagnostics; relative
+/// `include`s and `${_PWD}` resolve against its directory (the current directory when it has
+/// none).
 pub fn parse_str(text: &str, name: &str, opts: &LoadOptions, diags: &mut Diagnostics) -> Tree {
+    parse_bytes(text.as_bytes(), name, opts, diags)
+}
+
+/// Like [`parse_str`] for raw bytes: invalid UTF-8 is replaced (with a note), never a panic.
+pub fn parse_bytes(bytes: &[u8], name: &str, opts: &LoadOptions, diags: &mut Diagnostics) -> Tree {
     let mut pp = Preprocessor::new(opts);
-    pp.push_text(Path::new(name), text.as_bytes(), diags);
+    pp.push_text(Path::new(name), bytes);
     build(pp, diags)
 }
 
-/// Reads and parses a configuration file and everything it includes. A missing or unreadable
-/// main file is a fatal diagnostic (keepalived exits 4 for it).
+/// Reads and parses a configuration file and everything it includes. As in keepalived, the
+/// path may be a glob pattern. A missing main file is a fatal diagnostic (keepalived exits 4):
+/// "Unable to find configuration file PATH".
 pub fn load_file(path: &Path, opts: &LoadOptions, diags: &mut Diagnostics) -> Tree {
     let mut pp = Preprocessor::new(opts);
     pp.push_main_file(path, diags);
@@ -52,24 +62,43 @@ fn build(mut pp: Preprocessor<'_>, diags: &mut Diagnostics) -> Tree {
         open: Span::default(),
         children: Vec::new(),
     }];
+    // For each file being read, the number of levels open when it started.
+    let mut file_bases: Vec<usize> = Vec::new();
     // Whether the previous logical line was a node that may still take a block.
     let mut can_open = false;
-    while let Some(words) = pp.next_line(diags) {
+    while let Some(ev) = pp.next_event(diags) {
+        let words = match ev {
+            Event::FileStart => {
+                file_bases.push(levels.len());
+                can_open = false;
+                continue;
+            }
+            Event::FileEnd => {
+                let base = file_bases.pop().unwrap_or(1);
+                close_unclosed(&mut levels, base, diags);
+                can_open = false;
+                continue;
+            }
+            Event::Line(words) => words,
+        };
         let first = &words[0];
+        let base = file_bases.last().copied().unwrap_or(1);
         if !first.quoted && first.text == "{" {
             let depth = levels.len() - 1;
-            let last = levels[depth].children.pop_if_open(can_open);
-            match last {
-                Some(node) => levels.push(Level {
-                    node: Some(node),
+            let last = levels[depth].children.last();
+            if can_open && last.is_some_and(|n| n.block.is_none()) {
+                let node = levels[depth].children.pop();
+                levels.push(Level {
+                    node,
                     open: first.span,
                     children: Vec::new(),
-                }),
-                None => diags.warning(first.span, "Unexpected '{' - ignoring"),
+                });
+            } else {
+                diags.warning(first.span, "Unexpected '{' - ignoring");
             }
             can_open = false;
         } else if !first.quoted && first.text == "}" {
-            if levels.len() > 1 {
+            if levels.len() > base {
                 close_level(&mut levels, Some(first.span));
             } else {
                 diags.error(first.span, "Extra '}' found");
@@ -81,8 +110,19 @@ fn build(mut pp: Preprocessor<'_>, diags: &mut Diagnostics) -> Tree {
             can_open = true;
         }
     }
-    let missing = levels.len() - 1;
-    for level in levels.iter().skip(1) {
+    close_unclosed(&mut levels, 1, diags);
+    let root = levels.pop().map(|l| l.children).unwrap_or_default();
+    Tree {
+        sources: pp.into_sources(),
+        nodes: root,
+    }
+}
+
+/// Closes the levels above `base` at the end of a file, reporting each.
+fn close_unclosed(levels: &mut Vec<Level>, base: usize, diags: &mut Diagnostics) {
+    let base = base.max(1);
+    let missing = levels.len().saturating_sub(base);
+    for level in levels.iter().skip(base) {
         let what = level
             .node
             .as_ref()
@@ -102,13 +142,8 @@ fn build(mut pp: Preprocessor<'_>, diags: &mut Diagnostics) -> Tree {
             ),
         );
     }
-    while levels.len() > 1 {
-        close_level(&mut levels, None);
-    }
-    let root = levels.pop().map(|l| l.children).unwrap_or_default();
-    Tree {
-        sources: pp.into_sources(),
-        nodes: root,
+    while levels.len() > base {
+        close_level(levels, None);
     }
 }
 
@@ -121,20 +156,6 @@ fn close_level(levels: &mut Vec<Level>, close: Option<Span>) {
                 children: level.children,
             });
             parent.children.push(node);
-        }
-    }
-}
-
-trait PopIfOpen {
-    fn pop_if_open(&mut self, can_open: bool) -> Option<Node>;
-}
-
-impl PopIfOpen for Vec<Node> {
-    fn pop_if_open(&mut self, can_open: bool) -> Option<Node> {
-        if can_open && self.last().is_some_and(|n| n.block.is_none()) {
-            self.pop()
-        } else {
-            None
         }
     }
 }
