@@ -359,6 +359,7 @@ fn bfd_errors() {
          valid (must be in range [1000-4294967]), ignoring\n\
          golden.conf:7:16: error: Configuration error: BFD instance c multiplier value 0 not \
          valid (must be in range [1-255]), ignoring\n\
+         golden.conf:9:14: error: BFD name abcdefghijabcdefghijabcdefghij0123 too long\n\
          golden.conf:9:14: error: Configuration error: BFD instance \
          abcdefghijabcdefghijabcdefghij0123 name too long (maximum length is 31 characters) - \
          ignoring\n",

@@ -677,3 +677,46 @@ fn script_security_removes_what_keepalived_would_not_run() {
     assert!(i.notify.master.is_none() && i.notify.backup.is_some());
     assert_eq!(diags.exit_code(), 5, "{:?}", diags.items);
 }
+
+#[test]
+fn min_garp_sets_single_garp_defaults() {
+    let cfg = clean(
+        "global_defs {\n vrrp_min_garp\n vrrp_garp_master_refresh 30\n}\n\
+         vrrp_instance A {\n interface eth0\n virtual_router_id 1\n \
+         virtual_ipaddress {\n  192.0.2.1\n }\n}\n",
+    );
+    let g = &cfg.vrrp.instances[0].garp;
+    assert_eq!(
+        (g.master_repeat, g.master_delay_us, g.master_refresh_repeat),
+        (1, 0, 0)
+    );
+    // Explicit settings win over vrrp_min_garp.
+    assert_eq!(g.master_refresh_us, 30_000_000);
+}
+
+/// The pass never panics, whatever is cut off: every fixture is re-read with each line
+/// truncated after each of its words (and with each line removed).
+#[test]
+fn never_panics_on_truncated_lines() {
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/semantic/parity");
+    let mut runs = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (n, line) in lines.iter().enumerate() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            for k in 0..=words.len() {
+                let mut variant: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+                if k == words.len() {
+                    variant.remove(n);
+                } else {
+                    variant[n] = words[..k].join(" ");
+                }
+                let _ = build(&variant.join("\n"));
+                runs += 1;
+            }
+        }
+    }
+    assert!(runs > 1000);
+}

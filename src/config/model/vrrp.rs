@@ -626,6 +626,11 @@ pub struct ConfiguredValues {
 }
 
 impl VrrpInstance {
+    /// The interface adverts go out of (always set on a validated instance).
+    pub fn ifname(&self) -> &str {
+        self.interface.as_deref().unwrap_or("")
+    }
+
     /// The advertisement interval in microseconds.
     pub fn advert_int_us(&self) -> u64 {
         u64::from(self.advert_int_cs) * 10_000

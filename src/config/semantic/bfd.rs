@@ -43,6 +43,7 @@ fn bfd_instance_handler(ctx: &mut Ctx<'_>, node: &Node, cfg: &mut Config) {
     };
     let name = name_w.text.clone();
     if name.chars().count() > BFD_NAME_MAX_LEN {
+        ctx.error(name_w.span, format!("BFD name {name} too long"));
         ctx.error(
             name_w.span,
             format!(

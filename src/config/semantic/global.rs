@@ -78,6 +78,24 @@ fn global_defs_handler(ctx: &mut Ctx<'_>, node: &Node, cfg: &mut Config) {
     }
     let table = global_table();
     ctx.dispatch(node.children(), &table, &mut cfg.global);
+    // vrrp_min_garp: one GARP per address and no repeats, for whatever the block did not
+    // set explicitly.
+    let g = &mut cfg.global.vrrp;
+    if g.min_garp {
+        let set = |kw: &str| node.children().iter().any(|c| c.keyword() == kw);
+        if !set("vrrp_garp_master_repeat") {
+            g.garp_master_repeat = 1;
+        }
+        if !set("vrrp_garp_master_refresh") {
+            g.garp_master_refresh_us = 0;
+        }
+        if !set("vrrp_garp_master_refresh_repeat") {
+            g.garp_master_refresh_repeat = 0;
+        }
+        if !set("vrrp_garp_master_delay") {
+            g.garp_master_delay_us = 0;
+        }
+    }
 }
 
 fn net_namespace_handler(ctx: &mut Ctx<'_>, node: &Node, cfg: &mut Config) {

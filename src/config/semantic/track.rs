@@ -95,6 +95,20 @@ pub(crate) fn read_tracked(
                 }
             }
         }
+        if out.iter().any(|o| o.name == t.name) {
+            ctx.error(
+                name.span,
+                format!(
+                    "({owner}) duplicate {} {} - ignoring",
+                    match kind {
+                        TrackKind::Interface => "track_interface",
+                        k => k.list_kw(),
+                    },
+                    t.name
+                ),
+            );
+            continue;
+        }
         let words = &item.words;
         let mut ok = true;
         let mut i = 1;
@@ -128,9 +142,8 @@ pub(crate) fn read_tracked(
                                     t.name
                                 ),
                             };
+                            // keepalived ignores the weight, not the tracked object.
                             ctx.error(v.span, msg);
-                            ok = false;
-                            break;
                         }
                     }
                     i += 2;
@@ -157,20 +170,6 @@ pub(crate) fn read_tracked(
             }
         }
         if !ok {
-            continue;
-        }
-        if out.iter().any(|o| o.name == t.name) {
-            ctx.error(
-                name.span,
-                format!(
-                    "({owner}) duplicate {} {} - ignoring",
-                    match kind {
-                        TrackKind::Interface => "track_interface",
-                        k => k.list_kw(),
-                    },
-                    t.name
-                ),
-            );
             continue;
         }
         out.push(t);
