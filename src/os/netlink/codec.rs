@@ -117,6 +117,10 @@ pub const RTN_LOCAL: u8 = 2;
 pub const RTN_BROADCAST: u8 = 3;
 pub const RTN_ANYCAST: u8 = 4;
 pub const RTN_MULTICAST: u8 = 5;
+pub const RTN_BLACKHOLE: u8 = 6;
+pub const RTN_UNREACHABLE: u8 = 7;
+pub const RTN_PROHIBIT: u8 = 8;
+pub const RTN_THROW: u8 = 9;
 pub const RTN_NAT: u8 = 10;
 pub const RTNH_F_ONLINK: u8 = 4;
 
