@@ -23,7 +23,7 @@ use std::net::IpAddr;
 pub fn root_keywords() -> Vec<Kw<Config>> {
     vec![
         Kw::new("global_defs", Tier::T1, global_defs_handler),
-        Kw::accepted("net_namespace", Tier::T2, net_namespace_handler),
+        Kw::new("net_namespace", Tier::T2, net_namespace_handler),
         Kw::accepted("net_namespace_ipvs", Tier::T3, net_namespace_ipvs_handler),
         Kw::accepted("namespace_with_ipsets", Tier::T3, |ctx, n, c| {
             c.global.namespace_with_ipsets = vals::bare_flag(ctx, n)
@@ -232,7 +232,7 @@ fn global_table() -> Vec<Kw<GlobalDefs>> {
             }
         }),
         // scheduling
-        Kw::accepted("max_auto_priority", Tier::T2, |ctx, n, g| {
+        Kw::new("max_auto_priority", Tier::T2, |ctx, n, g| {
             if n.args().is_empty() {
                 g.max_auto_priority = Some(99);
             } else if let Some(v) = vals::int(ctx, n, 0, -1, 99, |s| {

@@ -213,7 +213,7 @@ pub(crate) fn root_keywords() -> Vec<Kw<Config>> {
         Kw::new("vrrp_script", Tier::T1, vrrp_script_handler),
         Kw::new("track_file", Tier::T2, track_file_handler),
         Kw::new("vrrp_track_file", Tier::T3, track_file_handler),
-        Kw::accepted("vrrp_track_process", Tier::T2, track_process_handler),
+        Kw::new("vrrp_track_process", Tier::T2, track_process_handler),
     ]
 }
 

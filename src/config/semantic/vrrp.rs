@@ -840,7 +840,7 @@ fn instance_table() -> Vec<Kw<InstBuild>> {
         ),
         Kw::new("track_script", Tier::T1, inst_track(TrackKind::Script)),
         Kw::new("track_file", Tier::T2, inst_track(TrackKind::File)),
-        Kw::accepted("track_process", Tier::T2, inst_track(TrackKind::Process)),
+        Kw::new("track_process", Tier::T2, inst_track(TrackKind::Process)),
         Kw::accepted("track_bfd", Tier::T3, inst_track(TrackKind::Bfd)),
         Kw::new("nopreempt", Tier::T1, |ctx, n, b| {
             b.inst.nopreempt = vals::bare_flag(ctx, n)
