@@ -5,7 +5,6 @@
 #![deny(unsafe_code)]
 
 pub mod host;
-pub mod syslog;
 pub mod link_monitor;
 pub mod netlink;
 pub mod netns;
@@ -13,5 +12,6 @@ pub mod packet;
 #[allow(unsafe_code)]
 mod sys;
 pub mod sysctl;
+pub mod syslog;
 pub mod vmac;
 pub mod vrrp_socket;
