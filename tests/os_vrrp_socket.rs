@@ -8,12 +8,14 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use common::{e2e_ready, Netns};
 use keepalived_rs::os::netns;
-use keepalived_rs::os::vrrp_socket::{RxPacket, VrrpSocket, VrrpSocketConfig};
+use keepalived_rs::os::vrrp_socket::{RxPacket, VrrpSocket, VrrpSocketConfig, IPPROTO_AH};
+use keepalived_rs::wire::ah::{verify_icv, AhKey};
 use keepalived_rs::wire::ip::{VRRP_MULTICAST_V4, VRRP_MULTICAST_V6};
 use keepalived_rs::wire::vrrp::{
     emit_ipv4_datagram, parse_ipv4_datagram, AdverInt, Advert, AdvertRepr, AuthType, ChecksumKind,
@@ -270,8 +272,10 @@ fn ipv6_unicast_hop_limit_is_configurable() {
     assert_eq!(p.ttl, 255);
 }
 
-/// keepalived 2.2.7 in namespace A (one IPv4 VRRPv2 and one IPv6 VRRPv3 instance on `va`);
-/// our sockets in namespace B receive its adverts with TTL/hop limit 255.
+/// keepalived 2.2.7 in namespace A on `va`: an IPv4 VRRPv2 multicast instance (51), an
+/// IPv6 VRRPv3 one (52), an IPv4 one with IPsec AH (53, received on a protocol-51 socket)
+/// and an IPv4 unicast one (54, to our address). Our sockets in namespace B receive all
+/// their adverts with TTL/hop limit 255.
 #[test]
 fn receives_real_keepalived_adverts() {
     if !e2e_ready("receives_real_keepalived_adverts", true) {
@@ -281,17 +285,38 @@ fn receives_real_keepalived_adverts() {
     let dir = std::env::temp_dir().join(format!("kvrs-os-ka-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let conf = dir.join("keepalived.conf");
-    std::fs::write(
-        &conf,
-        "global_defs {\n router_id kvrs_os\n}\n\
-         vrrp_instance V4 {\n state MASTER\n interface va\n virtual_router_id 51\n\
-          priority 200\n advert_int 1\n virtual_ipaddress {\n  192.0.2.51/32\n }\n}\n\
-         vrrp_instance V6 {\n state MASTER\n interface va\n virtual_router_id 52\n\
-          priority 200\n advert_int 1\n virtual_ipaddress {\n  fe80::52/64\n  fd00::52/128\n }\n}\n",
-    )
-    .unwrap();
+    let instance = |name: &str, vrid: u8, extra: &str, vips: &str| {
+        format!(
+            "vrrp_instance {name} {{\n state MASTER\n interface va\n virtual_router_id {vrid}\n \
+             priority 200\n advert_int 1\n{extra}\n virtual_ipaddress {{\n{vips}\n }}\n}}\n"
+        )
+    };
+    let text = String::from("global_defs {\n router_id kvrs_os\n}\n")
+        + &instance("V4", 51, "", "  192.0.2.51/32")
+        + &instance("V6", 52, "", "  fe80::52/64\n  fd00::52/128")
+        + &instance(
+            "AH4",
+            53,
+            " authentication {\n  auth_type AH\n  auth_pass secret1\n }",
+            "  192.0.2.53/32",
+        )
+        + &instance(
+            "U4",
+            54,
+            " unicast_src_ip 192.0.2.1\n unicast_peer {\n  192.0.2.2\n }",
+            "  192.0.2.54/32",
+        );
+    std::fs::write(&conf, text).unwrap();
     let mut rx4 = open(&b, "vb", Family::Ipv4, 255);
     let mut rx6 = open(&b, "vb", Family::Ipv6, 255);
+    let mut rx_ah = netns::run_in(&b.name, || {
+        let ifindex = nix::net::if_::if_nametoindex("vb").unwrap();
+        let mut cfg = VrrpSocketConfig::new(ifindex, "vb", Family::Ipv4);
+        cfg.protocol = IPPROTO_AH;
+        VrrpSocket::open(&cfg)
+    })
+    .unwrap()
+    .expect("AH socket");
     let p = |n: &str| dir.join(n).to_string_lossy().into_owned();
     let mut ka = a
         .cmd("keepalived")
@@ -312,26 +337,30 @@ fn receives_real_keepalived_adverts() {
         .spawn()
         .expect("start keepalived");
     let mut buf = [0u8; 2048];
-    let (mut got4, mut got6) = (None, None);
+    // vrid -> (packet, priority)
+    let mut got: BTreeMap<u8, (RxPacket, u8)> = BTreeMap::new();
     let start = Instant::now();
-    while (got4.is_none() || got6.is_none()) && start.elapsed() < Duration::from_secs(20) {
-        if got4.is_none() {
-            if let Some(p) = rx4.recv(&mut buf).unwrap() {
-                let adv = parse_ipv4_datagram(&buf[..p.len], Some(Version::V2))
-                    .expect("keepalived IPv4 advert decodes");
-                got4 = Some((p, adv.advert.vrid, adv.advert.priority));
-            }
+    while got.len() < 4 && start.elapsed() < Duration::from_secs(20) {
+        while let Some(p) = rx4.recv(&mut buf).unwrap() {
+            let adv = parse_ipv4_datagram(&buf[..p.len], Some(Version::V2))
+                .expect("keepalived IPv4 advert decodes");
+            got.insert(adv.advert.vrid, (p, adv.advert.priority));
         }
-        if got6.is_none() {
-            if let Some(p) = rx6.recv(&mut buf).unwrap() {
-                let (IpAddr::V6(src), IpAddr::V6(dst)) = (p.src, p.dst) else {
-                    panic!("IPv6 packet with IPv4 addresses")
-                };
-                let adv =
-                    Advert::parse(&buf[..p.len], Endpoints::V6 { src, dst }, Some(Version::V3))
-                        .expect("keepalived IPv6 advert decodes");
-                got6 = Some((p, adv.vrid, adv.priority));
-            }
+        while let Some(p) = rx_ah.recv(&mut buf).unwrap() {
+            let adv = parse_ipv4_datagram(&buf[..p.len], Some(Version::V2))
+                .expect("keepalived AH advert decodes");
+            assert!(adv.ah.is_some(), "protocol 51 socket got a non-AH datagram");
+            let key = AhKey::from_auth_pass(b"secret1");
+            assert_eq!(verify_icv(&buf[..p.len], &key, false), Ok(true), "AH ICV");
+            got.insert(adv.advert.vrid, (p, adv.advert.priority));
+        }
+        while let Some(p) = rx6.recv(&mut buf).unwrap() {
+            let (IpAddr::V6(src), IpAddr::V6(dst)) = (p.src, p.dst) else {
+                panic!("IPv6 packet with IPv4 addresses")
+            };
+            let adv = Advert::parse(&buf[..p.len], Endpoints::V6 { src, dst }, Some(Version::V3))
+                .expect("keepalived IPv6 advert decodes");
+            got.insert(adv.vrid, (p, adv.priority));
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -341,20 +370,18 @@ fn receives_real_keepalived_adverts() {
     );
     let _ = ka.wait();
     let _ = std::fs::remove_dir_all(&dir);
-    let (p4, vrid4, prio4) = got4.expect("an IPv4 advert from keepalived");
+    let seen = |vrid: u8| {
+        let (p, prio) = got
+            .get(&vrid)
+            .unwrap_or_else(|| panic!("no advert for VRID {vrid} from keepalived; got {got:?}"));
+        (p.src, p.dst, p.ttl, *prio)
+    };
+    let mcast4 = IpAddr::V4(VRRP_MULTICAST_V4);
+    assert_eq!(seen(51), (IpAddr::V4(A4), mcast4, 255, 200));
     assert_eq!(
-        (p4.src, p4.dst, p4.ttl, vrid4, prio4),
-        (IpAddr::V4(A4), IpAddr::V4(VRRP_MULTICAST_V4), 255, 51, 200)
+        seen(52),
+        (IpAddr::V6(a_ll()), IpAddr::V6(VRRP_MULTICAST_V6), 255, 200)
     );
-    let (p6, vrid6, prio6) = got6.expect("an IPv6 advert from keepalived");
-    assert_eq!(
-        (p6.src, p6.dst, p6.ttl, vrid6, prio6),
-        (
-            IpAddr::V6(a_ll()),
-            IpAddr::V6(VRRP_MULTICAST_V6),
-            255,
-            52,
-            200
-        )
-    );
+    assert_eq!(seen(53), (IpAddr::V4(A4), mcast4, 255, 200));
+    assert_eq!(seen(54), (IpAddr::V4(A4), IpAddr::V4(B4), 255, 200));
 }
