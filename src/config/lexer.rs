@@ -1,16 +1,16 @@
 //! Lexical layer of keepalived.conf (keepalived's `lib/parser.c`): the line primitives the
-//! [`preprocess`](super::preprocess) stage is built from, and the script-string tokeniser.
+//! `preprocess` stage is built from, and the script-string tokeniser.
 //!
-//! * [`decomment`]: keepalived's `decomment()`. A `!` or `#` outside double quotes starts a
+//! * `decomment`: keepalived's `decomment()`. A `!` or `#` outside double quotes starts a
 //!   comment; `\#` and `\!` outside quotes give the literal character; leading and trailing
 //!   blanks go; a trailing `\` is kept (it only means something in a `$NAME=` definition).
-//! * [`tokenize`]: keepalived's `alloc_strvec_r()`. Words split on `" \t\f\n\r\v"`; a word that
+//! * `tokenize`: keepalived's `alloc_strvec_r()`. Words split on `" \t\f\n\r\v"`; a word that
 //!   starts with `"` runs to the next `"` (quotes removed, no escapes); a bare word also ends at
 //!   a `"`. Single quotes are ordinary characters.
 //! * [`split_script_argv`]: keepalived's `alloc_strvec_quoted_escaped()`, used by the semantic
 //!   pass for `script`, `notify*` and similar keywords.
 //!
-//! Lines are handled as sequences of [`PChar`]: a character plus the column it came from, so
+//! Lines are handled as sequences of `PChar`: a character plus the column it came from, so
 //! that comment removal, `@` prefixes, macro substitution and `{`/`}` splitting keep exact
 //! columns. Text produced by a macro carries the column of the `$` that referenced it.
 

@@ -1,4 +1,4 @@
-//! Parser: turns the logical lines produced by the [`preprocess`](super::preprocess) stage
+//! Parser: turns the logical lines produced by the `preprocess` stage
 //! into a [`Tree`].
 //!
 //! The preprocessor has already split every unquoted `{` and `}` into a logical line of its
@@ -14,6 +14,10 @@
 //!   every file, includes too) give an error pointing at their `{`, with keepalived's count:
 //!   `unclosed '{' of 'vrrp_instance VI_1' (there are 1 missing '}'s)`. A `}` in an included
 //!   file cannot close a block opened by the file that included it ("Extra '}' found").
+//!
+//! keepalived also counts a stray `{` in its end-of-input "There are N missing '}'s", and
+//! gives "Unknown keyword '}'" for the `}` that a stray `{` leaves at the top level; here the
+//! stray `{` has its warning and that `}` is an "Extra '}' found".
 //!
 //! keepalived's "Missing '{' at beginning of configuration block" depends on the keyword
 //! table (it is reported for a keyword that has sub-keywords but no block) and is therefore

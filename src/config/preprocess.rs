@@ -1,10 +1,10 @@
 //! Preprocessor for keepalived.conf: keepalived's `read_line()` and friends in
 //! `lib/parser.c`. It reads files, follows `include`s, and turns the text into logical lines
-//! for the [`parser`](super::parser):
+//! for the `parser`:
 //!
 //! 1. the next line comes from, in this order: the text after a `{`/`}` split off the previous
 //!    line; the innermost `~SEQ`/`~LST` still producing lines; the multiline definition being
-//!    expanded; the file. File lines are decommented ([`decomment`]) when read;
+//!    expanded; the file. File lines are decommented (`decomment`) when read;
 //! 2. while a multiline `$NAME=… \` definition is open, lines are appended to it;
 //! 3. `@ID` / `@^ID` prefixes, `$NAME=` definitions, `~SEQ(…)`/`~LST(…)` and `$NAME` /
 //!    `${NAME}` substitution are applied repeatedly until nothing changes (the line is
@@ -13,11 +13,25 @@
 //!    read the matching files in place;
 //! 5. the first unquoted `{` or `}` is split off, the rest of the line goes back to step 3.
 //!
-//! Differences from keepalived, all on inputs keepalived mishandles: recursion that keepalived
-//! loops on forever (`$A=$B`, `$B=$A`) is cut off with an error; include loops are an error
-//! instead of nesting until the open-file limit; `~SEQ`/`~LST`/multiline output is bounded
-//! ([`LoadOptions::max_generated_lines`]); an include inside a one-line block
-//! (`x { include f }`) is honoured; `~SEQ(i 2)` (no comma) is an error.
+//! Include lines are recognised after `@`/`$` processing, as keepalived's code does (its man
+//! page says otherwise). `include_check` lines (a `global_defs` keyword) set the checks of
+//! later includes in the same file, as keepalived does; the node is still passed on.
+//!
+//! Checked against keepalived 2.2.7. Differences, all on inputs keepalived mishandles or
+//! where it says less:
+//! * recursion that keepalived loops on forever (`$A=$B`, `$B=$A`) is cut off with an error
+//!   (a budget of substitutions per line);
+//! * include loops are an error instead of nesting until the open-file limit, and include depth
+//!   is bounded ([`LoadOptions::max_include_depth`]);
+//! * lines produced by `~SEQ`, `~LST`, multiline definitions and brace splitting are bounded
+//!   ([`LoadOptions::max_generated_lines`]);
+//! * an include inside a one-line block (`x { include f }`) is honoured (2.2.7 takes the rest
+//!   of the line, `}` included, as the file name);
+//! * `~SEQ(i 2)` (no comma) is an error; keepalived skips the character and counts to 0;
+//! * an unterminated quote gives one error ("Unterminated quote"), not two;
+//! * `${_RANDOM}` uses our SplitMix64 seeded from [`LoadOptions::random_seed`], not
+//!   `random()`, and `MAX < MIN` swaps them;
+//! * plain `include` problems that keepalived only logs are notes, which do not fail `-t`.
 //!
 //! Spans: text from a file keeps its own line and column; text substituted for `$NAME` takes
 //! the column of its `$`; the extra lines of a multiline definition take the line and column of
