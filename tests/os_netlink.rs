@@ -17,7 +17,7 @@ use keepalived_rs::os::netlink::codec::{
     AF_INET, AF_INET6, IFA_F_DEPRECATED, IFA_F_NODAD, IFA_F_NOPREFIXROUTE, RTN_BLACKHOLE,
 };
 use keepalived_rs::os::netlink::{
-    errno, AddrRequest, NetlinkClient, NextHop, RouteRequest, RuleRequest,
+    errno, AddrRequest, NetlinkClient, NextHop, OsOpError, RouteRequest, RuleRequest,
 };
 use keepalived_rs::os::netns;
 
@@ -324,6 +324,21 @@ fn routes() {
             .starts_with("delete route 198.18.5.0/24 via 192.0.2.2 dev va table 100:"),
         "{e}"
     );
+    // An unreachable gateway: the kernel's extended-ack text comes with the error.
+    let mut bad = RouteRequest::new(AF_INET, Some(("198.18.9.0".parse().unwrap(), 24)));
+    bad.gateway = Some("198.19.0.1".parse().unwrap());
+    let e = nl.add_route(&bad).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("add route 198.18.9.0/24 via 198.19.0.1:"),
+        "{e}"
+    );
+    let op = e
+        .get_ref()
+        .and_then(|i| i.downcast_ref::<OsOpError>())
+        .expect("OsOpError inside");
+    assert_eq!(op.errno, libc::ENETUNREACH, "{e}");
+    assert!(op.kernel_msg.is_some(), "no extended ack: {e}");
     let dumped = nl.dump_routes(Some(AF_INET)).unwrap();
     assert!(dumped
         .iter()
