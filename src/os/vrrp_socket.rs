@@ -167,7 +167,11 @@ impl VrrpSocket {
                 .map_err(|e| group_error(e, what, cfg))
         };
         opt(libc::IP_HDRINCL, 1, "IP_HDRINCL")?;
-        opt(IP_MULTICAST_ALL, 0, "IP_MULTICAST_ALL")?;
+        optional(
+            sys::setsockopt_int(fd, libc::IPPROTO_IP, IP_MULTICAST_ALL, 0),
+            "IP_MULTICAST_ALL",
+            cfg,
+        )?;
         opt(libc::IP_MULTICAST_LOOP, 0, "IP_MULTICAST_LOOP")?;
         let mreqn = |group: Ipv4Addr| libc::ip_mreqn {
             imr_multiaddr: libc::in_addr {
@@ -204,7 +208,11 @@ impl VrrpSocket {
                 .map_err(|e| group_error(e, what, cfg))
         };
         opt(IPV6_CHECKSUM, VRRP_CHECKSUM_OFFSET, "IPV6_CHECKSUM")?;
-        opt(IPV6_MULTICAST_ALL, 0, "IPV6_MULTICAST_ALL")?;
+        optional(
+            sys::setsockopt_int(fd, libc::IPPROTO_IPV6, IPV6_MULTICAST_ALL, 0),
+            "IPV6_MULTICAST_ALL",
+            cfg,
+        )?;
         opt(IPV6_MULTICAST_LOOP, 0, "IPV6_MULTICAST_LOOP")?;
         opt(IPV6_MULTICAST_HOPS, 255, "IPV6_MULTICAST_HOPS")?;
         opt(
@@ -330,6 +338,18 @@ impl VrrpSocket {
                 None => self.malformed += 1,
             }
         }
+    }
+}
+
+/// `IP(V6)_MULTICAST_ALL` is missing before Linux 2.6.31 / 4.20: without it the socket
+/// also sees groups other sockets joined, which the engine drops by destination anyway.
+fn optional(r: io::Result<()>, what: &str, cfg: &VrrpSocketConfig) -> io::Result<()> {
+    match r {
+        Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => {
+            log::warn!(target: "os", "{}; continuing without it", group_error(e, what, cfg));
+            Ok(())
+        }
+        r => r.map_err(|e| group_error(e, what, cfg)),
     }
 }
 
