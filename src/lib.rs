@@ -10,4 +10,6 @@ pub mod config;
 pub mod daemon;
 #[allow(unsafe_code)]
 pub mod os;
+pub mod track;
+pub mod vrrp;
 pub mod wire;
