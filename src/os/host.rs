@@ -30,7 +30,10 @@ impl Host for LinuxHost {
     }
 
     fn script_file(&self, path: &str) -> Option<ScriptFile> {
-        let resolved = resolve_in_path(path)?;
+        // Judge the real file: on merged-/usr systems /bin is a 0777 symlink to usr/bin,
+        // and a symlink's own mode says nothing about who can write the target.
+        let found = resolve_in_path(path)?;
+        let resolved = std::fs::canonicalize(&found).unwrap_or(found);
         let meta = std::fs::metadata(&resolved).ok()?;
         let executable = meta.is_file() && meta.permissions().mode() & 0o111 != 0;
         Some(ScriptFile {
@@ -57,17 +60,19 @@ fn resolve_in_path(cmd: &str) -> Option<PathBuf> {
         })
 }
 
-/// keepalived's rule: the file, or any directory above it, is owned by a non-root user or is
-/// group- or world-writable (a sticky world-writable directory such as /tmp still counts
-/// for the file itself, not for directories with the sticky bit).
+/// keepalived's rule: the (canonical) file, or any directory above it, is owned by a
+/// non-root user, writable by a group other than root's, or world-writable (a sticky
+/// directory such as /tmp does not make the files of others writable).
 fn writable_by_non_root(p: &Path) -> bool {
     let mut cur = Some(p);
     let mut first = true;
     while let Some(c) = cur {
-        if let Ok(m) = std::fs::symlink_metadata(c).or_else(|_| std::fs::metadata(c)) {
+        if let Ok(m) = std::fs::metadata(c) {
             let mode = m.mode();
             let sticky_dir = !first && mode & 0o1000 != 0;
-            if m.uid() != 0 || (!sticky_dir && mode & 0o022 != 0) {
+            let group_write = mode & 0o020 != 0 && m.gid() != 0;
+            let other_write = mode & 0o002 != 0 && !sticky_dir;
+            if m.uid() != 0 || group_write || other_write {
                 return true;
             }
         }
