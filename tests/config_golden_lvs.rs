@@ -278,3 +278,18 @@ fn t3_keywords_are_notes() {
         "{notes}"
     );
 }
+
+/// FILE_CHECK and BFD_CHECK refer to a `track_file` and a `bfd_instance` that must exist
+/// (reported after the parse messages: we check once everything is read).
+#[test]
+fn file_and_bfd_references() {
+    golden(
+        "file_bfd_checks.conf",
+        "file_bfd_checks.conf:17:22: error: unknown track file weight option sideways - ignoring\n\
+         file_bfd_checks.conf:16:9: error: FILE_CHECK has no track_file specified - ignoring\n\
+         file_bfd_checks.conf:22:9: error: ([192.0.2.21]:tcp:80) No name has been specified for BFD_CHECKER - skipping\n\
+         file_bfd_checks.conf:13:9: error: track_file NOPE not found\n\
+         file_bfd_checks.conf:13:9: error: FILE_CHECK has no track_file specified - ignoring\n\
+         file_bfd_checks.conf:19:9: error: ([192.0.2.21]:tcp:80) BFD_CHECK - BFD B2 not configured\n",
+    );
+}

@@ -24,8 +24,13 @@ fn build(text: &str) -> (Config, Diagnostics, String) {
 /// Builds a configuration that must load without errors or warnings.
 fn clean(text: &str) -> Config {
     let (cfg, diags, rendered) = build(text);
+    // The script-security verdict belongs to the scripts pass; PermissiveHost says every
+    // script exists, so configurations with scripts get keepalived's violation message.
     assert!(
-        diags.items.iter().all(|d| d.severity == Severity::Note),
+        diags
+            .items
+            .iter()
+            .all(|d| d.severity == Severity::Note || d.message.starts_with("SECURITY VIOLATION")),
         "unexpected diagnostics:\n{rendered}"
     );
     cfg
@@ -454,13 +459,18 @@ fn udp_check_payloads() {
     assert_eq!((b.min_reply_length, b.max_reply_length), (3, 512));
 }
 
+/// A bfd_instance and a track_file for the BFD_CHECK and FILE_CHECK tests.
+const BFD_AND_FILE: &str = "bfd_instance B1 {\n neighbor_ip 192.0.2.21\n}\n\
+    track_file TF {\n file /run/keepalived-rs-test-tf\n weight 3 reverse\n}\n";
+
 #[test]
 fn misc_file_bfd_checkers() {
-    let cfg = clean(&vs(" real_server 192.0.2.21 80 {\n  MISC_CHECK {\n   \
+    let cfg = clean(&(BFD_AND_FILE.to_string()
+        + &vs(" real_server 192.0.2.21 80 {\n  MISC_CHECK {\n   \
          misc_path \"/usr/local/bin/check.sh arg1\" \n   misc_timeout 7\n   misc_dynamic\n   user root\n  }\n  \
          MISC_CHECK {\n   misc_path /usr/local/bin/check.sh \"two words\" plain\n  }\n  \
          FILE_CHECK {\n   track_file TF\n   weight -5 reverse\n  }\n  \
-         BFD_CHECK {\n   name B1\n   alpha\n  }\n }"));
+         BFD_CHECK {\n   name B1\n   alpha\n  }\n  FILE_CHECK {\n   track_file TF\n  }\n }")));
     let c = checkers(&cfg);
     let CheckerKind::Misc(m) = &c[0].kind else {
         panic!()
@@ -488,6 +498,14 @@ fn misc_file_bfd_checkers() {
     };
     assert_eq!(b.name, "B1");
     assert!(c[3].alpha);
+    let CheckerKind::File(f2) = &c[4].kind else {
+        panic!()
+    };
+    assert_eq!(
+        (f2.weight, f2.reverse),
+        (Some(3), true),
+        "the track_file's weight"
+    );
     // scripts() lists what the script-security pass must check.
     let cfg2 = clean(&vs(" quorum_up /usr/bin/up\n real_server 192.0.2.21 80 {\n  \
          notify_up /usr/bin/rsup\n  notify_down /usr/bin/rsdown\n  MISC_CHECK {\n   misc_path /usr/bin/chk\n  }\n }"));
@@ -623,6 +641,7 @@ fn keepalived_samples_ipvs_side() {
             .items
             .iter()
             .filter(|d| d.severity != Severity::Note)
+            .filter(|d| !d.message.starts_with("SECURITY VIOLATION"))
             .filter(|d| {
                 d.span.is_some_and(|sp| {
                     sp.file.0 == 0 && ranges.iter().any(|(a, b)| (*a..=*b).contains(&sp.line))
@@ -641,4 +660,27 @@ fn keepalived_samples_ipvs_side() {
             "{s}: no virtual server understood"
         );
     }
+}
+
+#[test]
+fn bfd_and_file_references_must_exist() {
+    let (cfg, _d, r) = build(
+        &(BFD_AND_FILE.to_string()
+            + &vs(
+                " real_server 192.0.2.21 80 {\n  BFD_CHECK {\n   name B2\n  }\n  \
+         FILE_CHECK {\n   track_file NOPE\n  }\n  BFD_CHECK {\n   name B1\n  }\n }",
+            )),
+    );
+    assert!(
+        r.contains("error: ([192.0.2.21]:tcp:80) BFD_CHECK - BFD B2 not configured"),
+        "{r}"
+    );
+    assert!(r.contains("error: track_file NOPE not found"), "{r}");
+    assert!(
+        r.contains("error: FILE_CHECK has no track_file specified - ignoring"),
+        "{r}"
+    );
+    let c = checkers(&cfg);
+    assert_eq!(c.len(), 1);
+    assert!(matches!(&c[0].kind, CheckerKind::Bfd(b) if b.name == "B1"));
 }

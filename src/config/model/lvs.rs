@@ -965,8 +965,10 @@ impl ReplyPattern {
 pub struct FileCheck {
     /// Name of a `track_file` block.
     pub track_file: String,
-    /// `weight`; `None`: the track_file's own weight.
+    /// `weight`, else the track_file's own weight (resolved in validation; `None` only if
+    /// the track_file is unknown).
     pub weight: Option<i32>,
+    /// `weight ... reverse`, else the track_file's.
     pub reverse: bool,
 }
 

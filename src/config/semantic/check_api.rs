@@ -365,12 +365,25 @@ pub(super) fn resolve_checkers(_ctx: &mut Ctx<'_>, vs: &mut VirtualServer) {
 
 /// FILE_CHECK and BFD_CHECK name other blocks: check they exist, and drop the checkers
 /// whose block does not (keepalived checks while parsing, so there a `track_file` or
-/// `bfd_instance` must come before its use; here the order does not matter).
+/// `bfd_instance` must come before its use; here the order does not matter). Runs after the
+/// VRRP and BFD sections were validated.
 pub(super) fn validate_references(ctx: &mut Ctx<'_>, cfg: &mut Config) {
-    // TODO(lvs): the names of cfg.bfd's instances and of cfg.vrrp's track files, once those
-    // models exist; until then the existence checks are skipped (None).
-    let bfd_names: Option<Vec<String>> = None;
-    let track_files: Option<Vec<String>> = None;
+    // The checker process only learns of the BFD instances that report to it.
+    let bfd_names: Option<Vec<String>> = Some(
+        cfg.bfd
+            .instances
+            .iter()
+            .filter(|b| b.to_checker())
+            .map(|b| b.name.clone())
+            .collect(),
+    );
+    let track_files: Option<Vec<(String, i32, bool)>> = Some(
+        cfg.vrrp
+            .track_files
+            .iter()
+            .map(|t| (t.name.clone(), t.weight, t.weight_reverse))
+            .collect(),
+    );
     for vs in &mut cfg.lvs.virtual_servers {
         let proto = vs.protocol;
         for rs in &mut vs.real_servers {
@@ -396,7 +409,7 @@ pub(super) fn validate_references(ctx: &mut Ctx<'_>, cfg: &mut Config) {
                 CheckerKind::File(f)
                     if track_files
                         .as_ref()
-                        .is_some_and(|n| !n.contains(&f.track_file)) =>
+                        .is_some_and(|n| !n.iter().any(|t| t.0 == f.track_file)) =>
                 {
                     ctx.error(c.span, format!("track_file {} not found", f.track_file));
                     ctx.error(c.span, "FILE_CHECK has no track_file specified - ignoring");
@@ -404,6 +417,20 @@ pub(super) fn validate_references(ctx: &mut Ctx<'_>, cfg: &mut Config) {
                 }
                 _ => true,
             });
+            // A FILE_CHECK without its own weight takes the track_file's.
+            for c in &mut rs.checkers {
+                if let CheckerKind::File(f) = &mut c.kind {
+                    if f.weight.is_none() {
+                        let tf = track_files
+                            .as_ref()
+                            .and_then(|v| v.iter().find(|t| t.0 == f.track_file));
+                        if let Some(t) = tf {
+                            f.weight = Some(t.1);
+                            f.reverse = t.2;
+                        }
+                    }
+                }
+            }
         }
     }
 }
