@@ -684,3 +684,14 @@ fn bfd_and_file_references_must_exist() {
     assert_eq!(c.len(), 1);
     assert!(matches!(&c[0].kind, CheckerKind::Bfd(b) if b.name == "B1"));
 }
+
+#[test]
+fn misc_checkers_can_be_disabled_by_the_script_pass() {
+    let mut cfg = clean(&vs(" real_server 192.0.2.21 80 {\n  MISC_CHECK {\n   \
+         misc_path /nonexistent/check\n  }\n  MISC_CHECK {\n   misc_path /usr/bin/true\n  }\n  \
+         TCP_CHECK {\n  }\n }"));
+    cfg.lvs
+        .retain_misc_checkers(|s| !s.command.starts_with("/nonexistent"));
+    let kinds: Vec<&str> = checkers(&cfg).iter().map(|c| c.kind.keyword()).collect();
+    assert_eq!(kinds, vec!["MISC_CHECK", "TCP_CHECK"]);
+}

@@ -81,6 +81,20 @@ impl LvsConfig {
         out
     }
 
+    /// Keeps only the MISC_CHECK checkers whose script `keep` accepts. keepalived's script
+    /// security removes the MISC checkers whose script is insecure or not found ("Disabling
+    /// misc script ..."); the script pass can apply its verdict with this.
+    pub fn retain_misc_checkers(&mut self, mut keep: impl FnMut(&Script) -> bool) {
+        for vs in &mut self.virtual_servers {
+            for rs in &mut vs.real_servers {
+                rs.checkers.retain(|c| match &c.kind {
+                    CheckerKind::Misc(m) => keep(&m.script),
+                    _ => true,
+                });
+            }
+        }
+    }
+
     /// Whether an SSL context is needed (some SSL_GET checker exists).
     pub fn ssl_required(&self) -> bool {
         self.virtual_servers.iter().any(|vs| {

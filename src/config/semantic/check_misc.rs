@@ -133,37 +133,11 @@ fn misc_user(ctx: &mut Ctx<'_>, node: &Node, b: &mut CheckBuild) {
     });
 }
 
-/// keepalived's `cmd_str`: the argv with each word in single quotes, for messages. The
-/// command is split on blanks outside quotes (a display approximation of keepalived's
-/// re-tokenising, good for ordinary commands).
+/// keepalived's `cmd_str`: the argv (split with keepalived's script quoting rules) with
+/// each word in single quotes, for messages.
 fn cmd_str(command: &str) -> String {
-    let mut words: Vec<String> = Vec::new();
-    let mut cur = String::new();
-    let mut in_word = false;
-    let mut quote: Option<char> = None;
-    for ch in command.chars() {
-        match quote {
-            Some(q) if ch == q => quote = None,
-            Some(_) => cur.push(ch),
-            None if ch == '"' || ch == '\'' => {
-                quote = Some(ch);
-                in_word = true;
-            }
-            None if ch.is_whitespace() => {
-                if in_word {
-                    words.push(std::mem::take(&mut cur));
-                    in_word = false;
-                }
-            }
-            None => {
-                cur.push(ch);
-                in_word = true;
-            }
-        }
-    }
-    if in_word {
-        words.push(cur);
-    }
+    let words = crate::config::lexer::split_script_argv(command)
+        .unwrap_or_else(|_| vec![command.to_string()]);
     words
         .iter()
         .map(|w| format!("'{w}'"))
