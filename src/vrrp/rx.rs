@@ -218,6 +218,8 @@ pub(crate) fn check_packet(
             }
             Auth::Ah(key) => {
                 let Some(hdr) = pkt.ah else {
+                    // AH is IPv4 only: an IPv6 instance configured with it hears nothing.
+                    inst.stats.authtype_mismatch += 1;
                     return Err(());
                 };
                 if hdr.next_header != IpProtocol::Vrrp {
@@ -235,9 +237,9 @@ pub(crate) fn check_packet(
                     inst.stats.auth_failure += 1;
                     return Err(());
                 }
-                let src4 = match pkt.src {
-                    IpAddr::V4(a) => a,
-                    IpAddr::V6(_) => return Err(()),
+                let IpAddr::V4(src4) = pkt.src else {
+                    inst.stats.malformed += 1;
+                    return Err(());
                 };
                 if !hdr.spi_matches(src4) {
                     rxlog!(
