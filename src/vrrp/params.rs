@@ -504,7 +504,9 @@ fn tracked_refs(
 }
 
 /// keepalived: members of a sync group without `sync_group_tracking_weight` ignore
-/// weighted trackers ("(VI_1) ignoring tracked script chk with weights due to SYNC group").
+/// weighted trackers. The semantic pass already warns ("(VI_1) ignoring tracked script chk
+/// with weights due to SYNC group") and drops the member's own ones; this also covers the
+/// group's trackers and hand-built models.
 fn drop_weighted(
     inst: &mut InstanceConfig,
     scripts: &[ScriptConfig],
@@ -524,7 +526,7 @@ fn drop_weighted(
             Target::Process(ProcId(i)) => ("process", procs[*i as usize].name.as_str()),
             Target::Bfd(BfdId(i)) => ("bfd", bfds[*i as usize].as_str()),
         };
-        log::warn!(
+        log::debug!(
             target: "vrrp",
             "({name}) ignoring tracked {what} {obj} with weights due to SYNC group"
         );

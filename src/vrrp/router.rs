@@ -411,6 +411,27 @@ impl Router {
         self.groups.get(g)
     }
 
+    /// "Using src_ip": the address adverts of instance `index` are sent from.
+    pub fn source_address(&self, index: usize) -> Option<IpAddr> {
+        (index < self.instances.len())
+            .then(|| self.src_addr(index))
+            .flatten()
+    }
+
+    /// "Num member fault" and "num member init" of sync group `group`.
+    pub fn group_member_counts(&self, group: usize) -> (usize, usize) {
+        let Some(g) = self.groups.get(group) else {
+            return (0, 0);
+        };
+        let m = &g.cfg.members;
+        (
+            m.iter().filter(|&&i| self.instances[i].faults > 0).count(),
+            m.iter()
+                .filter(|&&i| self.instances[i].init_pending > 0)
+                .count(),
+        )
+    }
+
     /// True once [`Input::Shutdown`] was handled.
     pub fn is_shut_down(&self) -> bool {
         self.shut_down

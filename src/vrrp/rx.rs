@@ -98,9 +98,9 @@ fn decode<'a>(
 
 /// Logs a receive error, rate-limited per instance.
 macro_rules! rxlog {
-    ($inst:expr, $now:expr, $($arg:tt)*) => {
+    ($inst:expr, $now:expr, $fmt:literal $(, $arg:expr)* $(,)?) => {
         if $inst.may_log($now) {
-            log::info!(target: "vrrp", $($arg)*);
+            log::info!(target: "vrrp", concat!("({}) ", $fmt), $inst.cfg.name $(, $arg)*);
         }
     };
 }
@@ -119,7 +119,6 @@ pub(crate) fn check_packet(
     now: Instant,
 ) -> Result<RxAdvert, ()> {
     let v = pkt.vrrp;
-    let name = inst.cfg.name.clone();
     let unicast = inst.cfg.is_unicast();
     let version = inst.cfg.version;
 
@@ -127,13 +126,9 @@ pub(crate) fn check_packet(
     let want_ah = matches!(inst.cfg.auth, Auth::Ah(_));
     if pkt.family == Family::Ipv4 && pkt.ah.is_some() != want_ah {
         if pkt.ah.is_some() {
-            rxlog!(
-                inst,
-                now,
-                "({name}) Received AH header but auth type not AH"
-            );
+            rxlog!(inst, now, "Received AH header but auth type not AH");
         } else {
-            rxlog!(inst, now, "({name}) No AH header but auth type is AH");
+            rxlog!(inst, now, "No AH header but auth type is AH");
         }
         inst.stats.authtype_mismatch += 1;
         return Err(());
@@ -152,7 +147,7 @@ pub(crate) fn check_packet(
         rxlog!(
             inst,
             now,
-            "({name}) vrrp packet too short, length {} and expect {}",
+            "vrrp packet too short, length {} and expect {}",
             v.len(),
             msg_len
         );
@@ -165,7 +160,7 @@ pub(crate) fn check_packet(
         rxlog!(
             inst,
             now,
-            "({name}) invalid TTL/HL. Received {} and expect {}",
+            "invalid TTL/HL. Received {} and expect {}",
             pkt.ttl,
             VRRP_TTL
         );
@@ -179,7 +174,7 @@ pub(crate) fn check_packet(
         rxlog!(
             inst,
             now,
-            "({name}) wrong version. Received {} and expect {}",
+            "wrong version. Received {} and expect {}",
             got_version,
             version.number()
         );
@@ -192,7 +187,7 @@ pub(crate) fn check_packet(
     if version == Version::V2 {
         let auth_type = v[4];
         if auth_type > 2 {
-            rxlog!(inst, now, "({name}) Invalid auth type: {auth_type}");
+            rxlog!(inst, now, "Invalid auth type: {}", auth_type);
             inst.stats.invalid_authtype += 1;
             return Err(());
         }
@@ -201,7 +196,9 @@ pub(crate) fn check_packet(
             rxlog!(
                 inst,
                 now,
-                "({name}) received a {auth_type} auth, expecting {want}!"
+                "received a {} auth, expecting {}!",
+                auth_type,
+                want
             );
             inst.stats.authtype_mismatch += 1;
             return Err(());
@@ -211,7 +208,7 @@ pub(crate) fn check_packet(
             Auth::Pass(pw) => {
                 let at = msg_len - AUTH_DATA_LEN;
                 if !ct_eq(&v[at..msg_len], pw) {
-                    rxlog!(inst, now, "({name}) received an invalid passwd!");
+                    rxlog!(inst, now, "received an invalid passwd!");
                     inst.stats.auth_failure += 1;
                     return Err(());
                 }
@@ -231,7 +228,7 @@ pub(crate) fn check_packet(
                     rxlog!(
                         inst,
                         now,
-                        "({name}) IPSEC-AH : invalid IPSEC HMAC-MD5 value. Due to fields \
+                        "IPSEC-AH : invalid IPSEC HMAC-MD5 value. Due to fields \
                          mutation or bad password !"
                     );
                     inst.stats.auth_failure += 1;
@@ -259,7 +256,7 @@ pub(crate) fn check_packet(
                     rxlog!(
                         inst,
                         now,
-                        "({name}) IPSEC-AH : sequence number {} already processed. Packet \
+                        "IPSEC-AH : sequence number {} already processed. Packet \
                          dropped. Local({})",
                         hdr.sequence_number,
                         inst.ah_seq
@@ -277,7 +274,7 @@ pub(crate) fn check_packet(
             rxlog!(
                 inst,
                 now,
-                "({name}) advertisement interval mismatch mine={} sec rcv'd={} sec",
+                "advertisement interval mismatch mine={} sec rcv'd={} sec",
                 inst.cfg.adver_int_us / 1_000_000,
                 rx_s
             );
@@ -292,7 +289,9 @@ pub(crate) fn check_packet(
         rxlog!(
             inst,
             now,
-            "({name}) Invalid packet type. {vrrp_type} and expect {TYPE_ADVERTISEMENT}"
+            "Invalid packet type. {} and expect {}",
+            vrrp_type,
+            TYPE_ADVERTISEMENT
         );
         inst.stats.invalid_type_rcvd += 1;
         return Err(());
@@ -310,12 +309,7 @@ pub(crate) fn check_packet(
     let adv = match Advert::parse(v, endpoints, Some(version)) {
         Ok(a) => a,
         Err(DecodeError::BadChecksum { .. }) => {
-            rxlog!(
-                inst,
-                now,
-                "({name}) Invalid VRRPv{} checksum",
-                version.number()
-            );
+            rxlog!(inst, now, "Invalid VRRPv{} checksum", version.number());
             inst.stats.checksum_err += 1;
             return Err(());
         }
@@ -328,7 +322,7 @@ pub(crate) fn check_packet(
             return Err(());
         }
         Err(e) => {
-            rxlog!(inst, now, "({name}) malformed advert: {e}");
+            rxlog!(inst, now, "malformed advert: {}", e);
             inst.stats.malformed += 1;
             return Err(());
         }
@@ -336,19 +330,15 @@ pub(crate) fn check_packet(
     if adv.checksum_kind == ChecksumKind::OldUnicast {
         match inst.cfg.old_unicast_checksum {
             Some(false) => {
-                rxlog!(
-                    inst,
-                    now,
-                    "({name}) Invalid VRRPv{} checksum",
-                    version.number()
-                );
+                rxlog!(inst, now, "Invalid VRRPv{} checksum", version.number());
                 inst.stats.checksum_err += 1;
                 return Err(());
             }
             None if !inst.tx_old_unicast => {
                 log::info!(
                     target: "vrrp",
-                    "({name}) Setting unicast VRRPv3 checksum to old version"
+                    "({}) Setting unicast VRRPv3 checksum to old version",
+                    inst.cfg.name
                 );
                 inst.tx_old_unicast = true;
             }
@@ -366,7 +356,9 @@ pub(crate) fn check_packet(
         rxlog!(
             inst,
             now,
-            "({name}) Expected {want}icast packet but received {got}icast packet"
+            "Expected {}icast packet but received {}icast packet",
+            want,
+            got
         );
         inst.stats.addr_list_err += 1;
         inst.stats.mcast_unicast_mismatch += 1;
@@ -395,7 +387,7 @@ pub(crate) fn check_packet(
             rxlog!(
                 inst,
                 now,
-                "({name}) received an unexpected ip number count {}, expected {}!",
+                "received an unexpected ip number count {}, expected {}!",
                 count,
                 inst.cfg.vips.len()
             );
@@ -412,7 +404,7 @@ pub(crate) fn check_packet(
             rxlog!(
                 inst,
                 now,
-                "({name}) ip address associated with VRID {} not present in MASTER advert : {}",
+                "ip address associated with VRID {} not present in MASTER advert : {}",
                 inst.cfg.vrid,
                 missing
             );
@@ -435,7 +427,7 @@ pub(crate) fn check_packet(
                 rxlog!(
                     inst,
                     now,
-                    "({name}) unicast source address {} not a unicast peer",
+                    "unicast source address {} not a unicast peer",
                     pkt.src
                 );
                 inst.stats.unicast_src_err += 1;
@@ -447,7 +439,8 @@ pub(crate) fn check_packet(
             {
                 log::debug!(
                     target: "vrrp",
-                    "({name}) TTL {} from {} outside the peer's range - dropping",
+                    "({}) TTL {} from {} outside the peer's range - dropping",
+                    inst.cfg.name,
                     pkt.ttl,
                     pkt.src
                 );
@@ -626,12 +619,15 @@ impl Router {
         };
         let eff = self.instances[i].effective_priority;
         let higher = adv.priority > eff || (adv.priority == eff && addr_cmp == Ordering::Greater);
-        let name = self.instances[i].cfg.name.clone();
         if adv.priority == 0 || (self.instances[i].cfg.higher_prio_send_advert && higher) {
             self.send_advert(i, eff, now, out);
             if adv.priority == 0 {
                 // RFC 5798 §6.4.3: "Send an ADVERTISEMENT; Reset the Adver_Timer".
-                log::debug!(target: "vrrp", "({name}) Master received priority 0 message");
+                log::debug!(
+                    target: "vrrp",
+                    "({}) Master received priority 0 message",
+                    self.instances[i].cfg.name
+                );
                 self.instances[i].init_sands(now);
                 return false;
             }
@@ -640,15 +636,17 @@ impl Router {
             if addr_cmp == Ordering::Equal {
                 log::info!(
                     target: "vrrp",
-                    "({name}) WARNING - equal priority advert received from remote host with our \
-                     IP address."
+                    "({}) WARNING - equal priority advert received from remote host with our \
+                     IP address.",
+                    self.instances[i].cfg.name
                 );
             } else if eff == PRIORITY_OWNER && addr_cmp == Ordering::Greater {
                 // Two owners: the one with the lower address gives way.
                 log::info!(
                     target: "vrrp",
-                    "({name}) CONFIGURATION ERROR: local instance and a remote instance are both \
-                     configured as address owner, please fix - reducing local priority"
+                    "({}) CONFIGURATION ERROR: local instance and a remote instance are both \
+                     configured as address owner, please fix - reducing local priority",
+                    self.instances[i].cfg.name
                 );
                 let inst = &mut self.instances[i];
                 inst.effective_priority = PRIORITY_OWNER - 1;
@@ -665,7 +663,8 @@ impl Router {
             if adv.priority > eff {
                 log::info!(
                     target: "vrrp",
-                    "({name}) Master received advert from {} with higher priority {}, ours {}",
+                    "({}) Master received advert from {} with higher priority {}, ours {}",
+                    self.instances[i].cfg.name,
                     adv.src,
                     adv.priority,
                     eff
@@ -673,8 +672,9 @@ impl Router {
             } else {
                 log::info!(
                     target: "vrrp",
-                    "({name}) Master received advert from {} with same priority {} but higher IP \
+                    "({}) Master received advert from {} with same priority {} but higher IP \
                      address than ours",
+                    self.instances[i].cfg.name,
                     adv.src,
                     adv.priority
                 );
@@ -683,8 +683,9 @@ impl Router {
             if inst.cfg.version == Version::V3 && inst.master_adver_int_us != adv.adver_int_us {
                 log::info!(
                     target: "vrrp",
-                    "({name}) advertisement interval updated from {} to {} milli-sec from higher \
+                    "({}) advertisement interval updated from {} to {} milli-sec from higher \
                      priority master",
+                    inst.cfg.name,
                     inst.master_adver_int_us / 1000,
                     adv.adver_int_us / 1000
                 );
