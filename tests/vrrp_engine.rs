@@ -1155,3 +1155,227 @@ fn startup_delay_holds_everything() {
     let became = net.nodes[0].notify_times("VI_1", NotifyState::Master)[0];
     assert_eq!(became.micros_since(T0), 2_000_000 + 3_000_000 + 218_750);
 }
+
+#[test]
+fn higher_prio_send_advert_and_lower_prio_no_advert() {
+    // A lower master with higher_prio_send_advert sends one advert before yielding.
+    let mut a = inst("VI_1", 9, Family::Ipv4, 100, "192.0.2.100");
+    a.higher_prio_send_advert = true;
+    let mut net = Net::new(T0);
+    net.add(1, router_config(1, vec![a]));
+    net.run_for_s(5);
+    let b = inst("VI_1", 9, Family::Ipv4, 200, "192.0.2.100");
+    net.add(2, router_config(2, vec![b]));
+    net.run_for_s(10);
+    assert_eq!(net.masters("VI_1"), vec![1]);
+    let yielded = net.nodes[0].notify_times("VI_1", NotifyState::Backup)[1];
+    let at_yield: Vec<_> = net
+        .sent_by(0)
+        .into_iter()
+        .filter(|s| s.at == yielded)
+        .map(|s| s.priority)
+        .collect();
+    assert_eq!(at_yield, vec![100]);
+
+    // A master with lower_prio_no_advert does not answer a lower advert, and keeps its
+    // advert cadence.
+    let mut a = inst("VI_1", 9, Family::Ipv4, 200, "192.0.2.100");
+    a.lower_prio_no_advert = true;
+    a.garp.lower_prio_repeat = 0;
+    let b = inst("VI_1", 9, Family::Ipv4, 100, "192.0.2.100");
+    let mut net = two_nodes(a, b);
+    net.mute.insert(0);
+    net.mute.insert(1);
+    net.run_for_s(10);
+    net.mute.remove(&1);
+    net.run_for_s(3);
+    let times: Vec<_> = net.sent_by(0).iter().map(|s| s.at).collect();
+    assert!(times
+        .windows(2)
+        .all(|w| w[1].micros_since(w[0]) == 1_000_000));
+    assert_eq!(
+        net.nodes[0].count(|a| matches!(a, Action::SendGarp { .. })),
+        10
+    );
+}
+
+#[test]
+fn advert_envelope_ip_id_and_unicast_fan_out() {
+    use keepalived_rs::vrrp::UnicastPeer;
+    use keepalived_rs::wire::vrrp::parse_ipv4_datagram;
+    let mut a = inst("VI_1", 9, Family::Ipv4, 200, "192.0.2.100");
+    a.unicast_peers = vec![
+        UnicastPeer {
+            addr: ip("192.0.2.2"),
+            min_ttl: None,
+            max_ttl: None,
+        },
+        UnicastPeer {
+            addr: ip("192.0.2.3"),
+            min_ttl: None,
+            max_ttl: None,
+        },
+    ];
+    a.unicast_ttl = Some(64);
+    let mut net = Net::new(T0);
+    net.add(1, router_config(1, vec![a]));
+    net.run_for_s(6);
+    let sent = net.sent_by(0);
+    assert!(sent.len() >= 6);
+    let mut ids = Vec::new();
+    for pair in sent.chunks(2) {
+        assert_eq!(pair[0].at, pair[1].at);
+        assert_eq!(pair[0].dst, ip("192.0.2.2"));
+        assert_eq!(pair[1].dst, ip("192.0.2.3"));
+        let d0 = parse_ipv4_datagram(&pair[0].bytes, Some(Version::V2)).unwrap();
+        let d1 = parse_ipv4_datagram(&pair[1].bytes, Some(Version::V2)).unwrap();
+        // One identification per advert, shared by its copies (keepalived vrrp_update_pkt).
+        assert_eq!(d0.ip.identification, d1.ip.identification);
+        assert_eq!(d0.ip.tos, 0xc0);
+        assert_eq!(d0.ip.ttl, 64);
+        assert_eq!(
+            d0.ip.src,
+            "192.0.2.1".parse::<std::net::Ipv4Addr>().unwrap()
+        );
+        ids.push(d0.ip.identification);
+    }
+    assert_eq!(ids, (1..=ids.len() as u16).collect::<Vec<_>>());
+    let s = net.nodes[0].router.instances()[0].stats();
+    assert_eq!(s.advert_sent, ids.len() as u64);
+}
+
+#[test]
+fn ah_sequence_numbers_increase() {
+    use keepalived_rs::vrrp::Auth;
+    use keepalived_rs::wire::ah::AhKey;
+    use keepalived_rs::wire::vrrp::parse_ipv4_datagram;
+    let mut a = inst("VI_1", 9, Family::Ipv4, 200, "192.0.2.100");
+    a.auth = Auth::Ah(AhKey::from_auth_pass(b"pw"));
+    let mut net = Net::new(T0);
+    net.add(1, router_config(1, vec![a]));
+    net.run_for_s(8);
+    let seqs: Vec<u32> = net
+        .sent_by(0)
+        .iter()
+        .map(|s| {
+            let d = parse_ipv4_datagram(&s.bytes, None).unwrap();
+            assert!(keepalived_rs::wire::ah::verify_icv(
+                &s.bytes,
+                &AhKey::from_auth_pass(b"pw"),
+                false
+            )
+            .unwrap());
+            d.ah.unwrap().sequence_number
+        })
+        .collect();
+    assert_eq!(seqs, (1..=seqs.len() as u32).collect::<Vec<_>>());
+}
+
+#[test]
+fn reload_priority_change_and_notify_deleted() {
+    let a = inst("VI_1", 9, Family::Ipv4, 200, "192.0.2.100");
+    let mut gone = inst("VI_GONE", 10, Family::Ipv4, 100, "192.0.2.110");
+    gone.notify_deleted = true;
+    let b = inst("VI_1", 9, Family::Ipv4, 100, "192.0.2.100");
+    let mut net = Net::new(T0);
+    net.add(1, router_config(1, vec![a, gone]));
+    net.add(2, router_config(2, vec![b]));
+    net.run_for_s(10);
+    assert_eq!(net.masters("VI_1"), vec![0]);
+    // Reload with a lower priority: still master (no flap), but the peer preempts it.
+    let low = inst("VI_1", 9, Family::Ipv4, 50, "192.0.2.100");
+    net.input(0, Input::Reconfigure(Box::new(router_config(1, vec![low]))));
+    assert_eq!(net.nodes[0].state("VI_1"), State::Master);
+    assert_eq!(
+        net.nodes[0].fifo().last().unwrap(),
+        "INSTANCE \"VI_GONE\" DELETED 100"
+    );
+    assert_eq!(net.nodes[0].router.instances()[0].effective_priority(), 50);
+    net.run_for_s(10);
+    assert_eq!(net.masters("VI_1"), vec![1]);
+    // Reload making it the owner: 255 at once, and it takes over.
+    let owner = inst("VI_1", 9, Family::Ipv4, 255, "192.0.2.100");
+    net.input(
+        0,
+        Input::Reconfigure(Box::new(router_config(1, vec![owner]))),
+    );
+    assert_eq!(net.nodes[0].router.instances()[0].effective_priority(), 255);
+    net.run_for_s(10);
+    assert_eq!(net.masters("VI_1"), vec![0]);
+}
+
+#[test]
+fn vip_deleted_behind_our_back() {
+    let mut a = inst("VI_1", 9, Family::Ipv4, 200, "192.0.2.100");
+    let mut untracked = VipSpec::new(ip("192.0.2.101"), "eth0");
+    untracked.no_track = true;
+    a.vips.push(untracked);
+    let b = inst("VI_1", 9, Family::Ipv4, 100, "192.0.2.100");
+    let mut net = two_nodes(a, b);
+    net.run_for_s(10);
+    assert_eq!(net.masters("VI_1"), vec![0]);
+    // no_track: nothing happens.
+    net.input(
+        0,
+        Input::AddressDeleted {
+            ifindex: ETH0,
+            addr: ip("192.0.2.101"),
+        },
+    );
+    assert_eq!(net.nodes[0].state("VI_1"), State::Master);
+    // Tracked: FAULT (priority 0, peer takes over), then BACKUP again.
+    net.input(
+        0,
+        Input::AddressDeleted {
+            ifindex: ETH0,
+            addr: ip("192.0.2.100"),
+        },
+    );
+    assert_eq!(net.nodes[0].state("VI_1"), State::Backup);
+    let tail: Vec<_> = net.nodes[0].fifo().into_iter().rev().take(2).collect();
+    assert_eq!(
+        tail,
+        vec![
+            "INSTANCE \"VI_1\" BACKUP 200",
+            "INSTANCE \"VI_1\" FAULT 200"
+        ]
+    );
+    net.run_for_s(1);
+    assert_eq!(net.masters("VI_1"), vec![1]);
+    // ... and the higher priority takes it back, re-adding the VIPs.
+    net.run_for_s(10);
+    assert_eq!(net.masters("VI_1"), vec![0]);
+    assert!(net.nodes[0].installed.contains(&ip("192.0.2.100")));
+}
+
+#[test]
+fn priority_change_notifications() {
+    let mut a = with_script(inst("VI_1", 9, Family::Ipv4, 100, "192.0.2.100"), 20);
+    a.notify_priority_changes = true;
+    let mut net = Net::new(T0);
+    net.add(1, script_cfg(1, a, 1, 1));
+    net.input(
+        0,
+        Input::ScriptResult {
+            script: ScriptId(0),
+            ok: true,
+        },
+    );
+    net.run_for_s(5);
+    net.input(
+        0,
+        Input::ScriptResult {
+            script: ScriptId(0),
+            ok: false,
+        },
+    );
+    assert_eq!(
+        net.nodes[0].fifo(),
+        vec![
+            "INSTANCE \"VI_1\" BACKUP 100",
+            "INSTANCE \"VI_1\" BACKUP_PRIORITY 120",
+            "INSTANCE \"VI_1\" MASTER 120",
+            "INSTANCE \"VI_1\" MASTER_PRIORITY 100",
+        ]
+    );
+}

@@ -473,9 +473,7 @@ impl Router {
     /// master-down timer by the change of Master_Down_Interval (§3.6).
     pub(crate) fn set_effective_priority(&mut self, i: usize, now: Instant, out: &mut Outbox) {
         let inst = &mut self.instances[i];
-        if inst.base_priority == PRIORITY_OWNER {
-            return;
-        }
+        // An owner stays at 255 whatever its trackers say (a reload may make one).
         let new = effective_priority(inst.base_priority, inst.total_priority);
         if new == inst.effective_priority {
             return;
