@@ -454,3 +454,58 @@ vrrp_instance B {
         });
     assert!(RouterConfig::from_model(&m, &interfaces(1)).is_err());
 }
+
+#[test]
+fn receive_errors_are_logged_with_keepalived_wording_and_rate_limited() {
+    use keepalived_rs::vrrp::{Outbox, Router};
+    use keepalived_rs::wire::vrrp::{emit_ipv4_datagram, AdverInt, AdvertRepr, AuthType};
+    use keepalived_rs::wire::vrrp::{ChecksumKind, Ipv4Envelope};
+    let t0 = Instant::from_secs(100);
+    let mut out = Outbox::new();
+    let cfg = router_config(1, vec![inst("VI_1", 51, Family::Ipv4, 100, "192.0.2.100")]);
+    let mut r = Router::new(cfg, t0, &mut out);
+    let addrs = [ip("192.0.2.100")];
+    let repr = AdvertRepr {
+        version: Version::V2,
+        vrid: 51,
+        priority: 150,
+        adver_int: AdverInt::Seconds(1),
+        auth_type: AuthType::None,
+        auth_data: [0; 8],
+        addresses: &addrs,
+    };
+    let env = Ipv4Envelope {
+        src: "192.0.2.9".parse().unwrap(),
+        dst: "224.0.0.18".parse().unwrap(),
+        ttl: 254,
+        identification: 1,
+    };
+    let mut buf = vec![0u8; 64];
+    let n = emit_ipv4_datagram(&mut buf, &env, &repr, ChecksumKind::V2Style, None).unwrap();
+    buf.truncate(n);
+    capture();
+    for k in 0..50u64 {
+        let input = Input::Packet {
+            ifindex: ETH0,
+            src: ip("192.0.2.9"),
+            dst: ip("224.0.0.18"),
+            ttl: 254,
+            payload: buf.clone(),
+        };
+        r.handle(t0.saturating_add_micros(k * 10_000), input, &mut out);
+    }
+    let l = lines(log::Level::Info);
+    assert_eq!(l.len(), 10);
+    assert_eq!(l[0], "(VI_1) invalid TTL/HL. Received 254 and expect 255");
+    assert_eq!(r.instances()[0].stats().ip_ttl_err, 50);
+    // A new second, a new budget.
+    let input = Input::Packet {
+        ifindex: ETH0,
+        src: ip("192.0.2.9"),
+        dst: ip("224.0.0.18"),
+        ttl: 254,
+        payload: buf,
+    };
+    r.handle(t0.saturating_add_micros(1_500_000), input, &mut out);
+    assert_eq!(lines(log::Level::Info).len(), 11);
+}

@@ -20,7 +20,23 @@
 //! | `reload` | SIGHUP matching and diffs | `vrrp_daemon.c:reload_vrrp_thread` |
 //!
 //! Logging uses target `vrrp` with keepalived's wording; what keepalived logs only with
-//! `-D` (detail) is at debug level.
+//! `-D` (detail) is at debug level, and so is "received lower priority (N) advert from X -
+//! discarding" (keepalived logs it at info for every advert while preempting).
+//!
+//! Deliberate differences from keepalived 2.2.7:
+//! * An invalid advert does not reset a master's adver timer (keepalived re-arms it after
+//!   every packet read, so a stream of bad packets could silence a master); a backup's
+//!   master-down timer is left alone by ignored adverts, as keepalived effectively does.
+//! * A VRRPv3 count or VIP mismatch is logged and counted, not dropped (reference §3.2,
+//!   keepalived ≥ 2.3); adverts with trailing bytes (Ethernet padding, HMAC trailers) are
+//!   accepted and counted.
+//! * Two owners (both 255): the one with the lower address yields at once (reduced to 254).
+//! * A tracked VIP deleted behind our back sends the master to FAULT (priority 0, VIPs
+//!   removed) and straight back to BACKUP; the VIPs return with the next MASTER transition.
+
+// Not implemented here (yet): `timer_expired_backup`, `garp_extra_if` / VMAC and ipvlan
+// interfaces, `auth_hmac`, static addresses/routes/rules and `track_group`,
+// `unicast_fault_no_peer`, the AH sequence-number "cycle" reset.
 #![forbid(unsafe_code)]
 
 mod fsm;
