@@ -189,16 +189,16 @@ fn sigint_stops_unless_ignored() {
 #[test]
 fn backgrounds_without_dont_fork() {
     let r = Run::new("bg");
-    let out = Command::new(common::our_bin())
-        .args(r.args())
-        .output()
+    // Without `-l` the daemon detaches from our stderr once started. `status()` waits for
+    // the launching process only, which returns as soon as the daemon reports that it started.
+    let args: Vec<String> = r.args().into_iter().filter(|a| a != "-l").collect();
+    let log = std::fs::File::create(r.dir.join("log")).unwrap();
+    let status = Command::new(common::our_bin())
+        .args(&args)
+        .stderr(log)
+        .status()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(status.code(), Some(0), "{}", r.log());
     // The parent returned; the daemon wrote its pid file and runs in its own session.
     wait_for(|| read_pid(&r.pid).is_some(), "pid file", || r.log());
     let pid = read_pid(&r.pid).unwrap();

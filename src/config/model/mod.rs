@@ -34,33 +34,16 @@ impl Config {
     /// Is there anything for the VRRP side to run (instances or static addresses, routes,
     /// rules), as keepalived decides whether to start its VRRP child?
     pub fn has_vrrp(&self) -> bool {
-        self.vrrp.has_config()
+        self.vrrp.has_vrrp()
     }
 
     /// Are there virtual servers (keepalived's checker child)?
     pub fn has_lvs(&self) -> bool {
-        self.lvs.has_config()
+        !self.lvs.virtual_servers.is_empty()
     }
 
     /// Are there BFD instances?
     pub fn has_bfd(&self) -> bool {
-        self.bfd.has_config()
-    }
-}
-
-// TODO(lead): replace with real checks once the section models land.
-impl vrrp::VrrpConfig {
-    pub fn has_config(&self) -> bool {
-        false
-    }
-}
-impl lvs::LvsConfig {
-    pub fn has_config(&self) -> bool {
-        false
-    }
-}
-impl bfd::BfdConfig {
-    pub fn has_config(&self) -> bool {
-        false
+        !self.bfd.instances.is_empty()
     }
 }

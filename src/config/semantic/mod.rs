@@ -313,7 +313,8 @@ pub fn parse_script(ctx: &mut Ctx<'_>, node: &Node, i: usize) -> Option<super::m
         .get(i + 2)
         .map(|w| w.text.trim_start_matches(':').to_string());
     if node.args().len() > i + 3 {
-        ctx.warning(
+        // keepalived ignores them silently; we point them out without failing `-t`.
+        ctx.note(
             node.args()[i + 3].span,
             format!("{}: extra arguments ignored", node.keyword()),
         );
