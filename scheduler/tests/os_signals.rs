@@ -388,16 +388,27 @@ fn main() {
         ("many_children_at_once", many_children_at_once),
     ];
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // The libtest protocol that cargo-nextest speaks: `--list [--ignored]` enumerates (none
+    // of these tests is ignored), and a run names one test with `--exact`.
+    let ignored_only = args.iter().any(|a| a == "--ignored");
     if args.iter().any(|a| a == "--list") {
-        for (name, _) in tests {
-            println!("{name}: test");
+        if !ignored_only {
+            for (name, _) in tests {
+                println!("{name}: test");
+            }
         }
         return;
     }
+    if ignored_only {
+        println!("\nrunning 0 tests\n\ntest result: ok. 0 passed; 0 failed; 0 ignored\n");
+        return;
+    }
+    let exact = args.iter().any(|a| a == "--exact");
     let filters: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
+    let matches = |n: &str, f: &str| if exact { n == f } else { n.contains(f) };
     let selected: Vec<_> = tests
         .iter()
-        .filter(|(n, _)| filters.is_empty() || filters.iter().any(|f| n.contains(f.as_str())))
+        .filter(|(n, _)| filters.is_empty() || filters.iter().any(|f| matches(n, f)))
         .collect();
     let t0 = MonotonicClock.now();
     println!("\nrunning {} tests", selected.len());
