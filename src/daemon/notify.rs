@@ -6,53 +6,19 @@
 
 use crate::config::model::global::ExecScript;
 use crate::config::model::vrrp::NotifyScripts;
+use crate::vrrp::{NotifyKind, NotifyState};
 use std::ffi::OsStr;
 use std::io::{self, Write};
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Who changed state.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HookKind {
-    Instance,
-    Group,
-}
-
-/// The states keepalived reports. The last three only ever go to FIFOs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HookState {
-    Master,
-    Backup,
-    Fault,
-    Stop,
-    Deleted,
-    MasterRxLowerPri,
-    MasterPriority,
-    BackupPriority,
-}
-
-impl HookState {
-    pub fn word(self) -> &'static str {
-        match self {
-            HookState::Master => "MASTER",
-            HookState::Backup => "BACKUP",
-            HookState::Fault => "FAULT",
-            HookState::Stop => "STOP",
-            HookState::Deleted => "DELETED",
-            HookState::MasterRxLowerPri => "MASTER_RX_LOWER_PRI",
-            HookState::MasterPriority => "MASTER_PRIORITY",
-            HookState::BackupPriority => "BACKUP_PRIORITY",
-        }
-    }
-}
-
 /// One state change to report.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HookEvent {
-    pub kind: HookKind,
+    pub kind: NotifyKind,
     pub name: String,
-    pub state: HookState,
+    pub state: NotifyState,
     /// Effective priority for instances; 0 for groups (keepalived prints 0).
     pub priority: u8,
 }
@@ -67,14 +33,12 @@ pub struct ScriptRun {
 
 /// The FIFO line for an event, with its newline.
 pub fn fifo_line(ev: &HookEvent) -> String {
-    let kind = match ev.kind {
-        HookKind::Instance => "INSTANCE",
-        HookKind::Group => "GROUP",
-    };
     format!(
-        "{kind} \"{}\" {} {}\n",
+        "{} \"{}\" {} {}
+",
+        ev.kind.name(),
         ev.name,
-        ev.state.word(),
+        ev.state.name(),
         ev.priority
     )
 }
@@ -84,13 +48,13 @@ pub fn fifo_line(ev: &HookEvent) -> String {
 /// the caller decides before building the event.
 pub fn scripts_for(ev: &HookEvent, hooks: &NotifyScripts) -> Vec<ScriptRun> {
     let specific = match ev.state {
-        HookState::Master => hooks.master.as_ref(),
-        HookState::Backup => hooks.backup.as_ref(),
-        HookState::Fault => hooks.fault.as_ref(),
-        HookState::Stop => hooks.stop.as_ref(),
-        HookState::Deleted => hooks.deleted.as_ref().and_then(|d| d.as_ref()),
-        HookState::MasterRxLowerPri => hooks.master_rx_lower_pri.as_ref(),
-        HookState::MasterPriority | HookState::BackupPriority => None,
+        NotifyState::Master => hooks.master.as_ref(),
+        NotifyState::Backup => hooks.backup.as_ref(),
+        NotifyState::Fault => hooks.fault.as_ref(),
+        NotifyState::Stop => hooks.stop.as_ref(),
+        NotifyState::Deleted => hooks.deleted.as_ref().and_then(|d| d.as_ref()),
+        NotifyState::MasterRxLowerPri => hooks.master_rx_lower_pri.as_ref(),
+        NotifyState::MasterPriority | NotifyState::BackupPriority => None,
     };
     let mut v = Vec::new();
     if let Some(s) = specific {
@@ -98,17 +62,13 @@ pub fn scripts_for(ev: &HookEvent, hooks: &NotifyScripts) -> Vec<ScriptRun> {
     }
     let generic_state = !matches!(
         ev.state,
-        HookState::MasterRxLowerPri | HookState::MasterPriority | HookState::BackupPriority
+        NotifyState::MasterRxLowerPri | NotifyState::MasterPriority | NotifyState::BackupPriority
     );
     if let (true, Some(g)) = (generic_state, hooks.generic.as_ref()) {
-        let kind = match ev.kind {
-            HookKind::Instance => "INSTANCE",
-            HookKind::Group => "GROUP",
-        };
         let extra = [
-            kind.to_string(),
+            ev.kind.name().to_string(),
             ev.name.clone(),
-            ev.state.word().to_string(),
+            ev.state.name().to_string(),
             ev.priority.to_string(),
         ];
         v.push(run_of(g, &extra));
@@ -237,18 +197,18 @@ mod tests {
         };
         // /work/shared/reference/examples/vrrp-notify-fifo.txt
         assert_eq!(
-            fifo_line(&ev(HookKind::Group, "G1", HookState::Backup, 0)),
+            fifo_line(&ev(NotifyKind::Group, "G1", NotifyState::Backup, 0)),
             "GROUP \"G1\" BACKUP 0\n"
         );
         assert_eq!(
-            fifo_line(&ev(HookKind::Instance, "VI_1", HookState::Master, 150)),
+            fifo_line(&ev(NotifyKind::Instance, "VI_1", NotifyState::Master, 150)),
             "INSTANCE \"VI_1\" MASTER 150\n"
         );
         assert_eq!(
             fifo_line(&ev(
-                HookKind::Instance,
+                NotifyKind::Instance,
                 "VI_1",
-                HookState::MasterRxLowerPri,
+                NotifyState::MasterRxLowerPri,
                 150
             )),
             "INSTANCE \"VI_1\" MASTER_RX_LOWER_PRI 150\n"
@@ -263,9 +223,9 @@ mod tests {
             ..NotifyScripts::default()
         };
         let ev = HookEvent {
-            kind: HookKind::Instance,
+            kind: NotifyKind::Instance,
             name: "VI_1".into(),
-            state: HookState::Master,
+            state: NotifyState::Master,
             priority: 150,
         };
         let runs = scripts_for(&ev, &hooks);
@@ -283,13 +243,13 @@ mod tests {
             ]
         );
         let backup = HookEvent {
-            state: HookState::Backup,
+            state: NotifyState::Backup,
             ..ev.clone()
         };
         let runs = scripts_for(&backup, &hooks);
         assert_eq!(runs.len(), 1, "no notify_backup: only the generic script");
         let rx = HookEvent {
-            state: HookState::MasterRxLowerPri,
+            state: NotifyState::MasterRxLowerPri,
             ..ev
         };
         assert!(scripts_for(&rx, &hooks).is_empty(), "FIFO-only state");
