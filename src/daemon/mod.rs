@@ -2,12 +2,14 @@
 //! event loop that routes inputs to the engines.
 
 pub mod cli;
+pub mod env;
 pub mod event_loop;
 pub mod lifecycle;
 pub mod load;
 pub mod log;
 pub mod notify;
 pub mod pidfile;
+pub mod vrrp;
 
 use crate::os::host::LinuxHost;
 use cli::{Command, Options};

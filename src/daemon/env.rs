@@ -1,0 +1,43 @@
+//! The `Env` trait: everything the L4 daemon asks of the outside world. Two
+//! implementations: Linux (`daemon::linux`, real sockets, netlink, processes) and the
+//! simulator's (`sim`, virtual network and fake tables). The daemon code that drives the
+//! engines is the same for both (DESIGN.md section 1).
+
+use crate::config::model::vrrp::{RouteSpec, RuleSpec};
+use crate::vrrp::params::VipSpec;
+use crate::vrrp::ScriptId;
+use crate::wire::vrrp::Family;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use super::notify::{HookEvent, ScriptRun};
+
+/// Side effects of the VRRP engine and its hooks. Implementations report failures through
+/// the log (and counters); they never stop the caller.
+pub trait Env {
+    /// Sends one advert: for IPv4 a complete IP datagram, for IPv6 the VRRP message.
+    fn send_advert(
+        &mut self,
+        ifindex: u32,
+        family: Family,
+        src: IpAddr,
+        dst: IpAddr,
+        ttl: u8,
+        packet: &[u8],
+    );
+    /// Adds a VIP or excluded VIP.
+    fn add_address(&mut self, ifindex: u32, vip: &VipSpec);
+    /// Removes one; `may_be_absent` for the start-up cleanup of a previous run's VIPs.
+    fn del_address(&mut self, ifindex: u32, vip: &VipSpec, may_be_absent: bool);
+    fn add_route(&mut self, route: &RouteSpec);
+    fn del_route(&mut self, route: &RouteSpec);
+    fn add_rule(&mut self, rule: &RuleSpec);
+    fn del_rule(&mut self, rule: &RuleSpec);
+    fn send_garp(&mut self, ifindex: u32, vip: Ipv4Addr);
+    fn send_na(&mut self, ifindex: u32, vip: Ipv6Addr);
+    /// A state change: run `scripts` (not waited for, except STOP) and write `fifo_line` to
+    /// each notify FIFO.
+    fn notify(&mut self, event: &HookEvent, scripts: &[ScriptRun], fifo_line: &str);
+    /// Starts a tracking script; its outcome comes back later as `Input::ScriptResult`
+    /// (a timeout counts as a failure).
+    fn run_track_script(&mut self, script: ScriptId, run: &ScriptRun, timeout_us: u64);
+}

@@ -1,0 +1,229 @@
+//! L4 wiring of the VRRP engine: builds the [`Router`] from the configuration, schedules
+//! the tracking scripts, turns the engine's actions into [`Env`] calls (notifications
+//! become keepalived's scripts and FIFO lines) and applies reloads. Generic over `Env`, so
+//! production and the simulator run this very code.
+
+use super::env::Env;
+use super::notify::{self, HookEvent, ScriptRun};
+use crate::config::model::Config;
+use crate::vrrp::{
+    Action, Input, InterfaceInfo, NotifyKind, Outbox, Router, RouterConfig, ScriptId, Target,
+};
+use scheduler::Instant;
+use std::time::Duration;
+
+/// A tracking script's schedule: run every `interval`, never two at once.
+#[derive(Clone, Debug)]
+struct ScriptSlot {
+    id: ScriptId,
+    run: ScriptRun,
+    interval_us: u64,
+    timeout_us: u64,
+    next: Instant,
+    running: bool,
+}
+
+/// The VRRP side of the daemon.
+pub struct VrrpService {
+    router: Router,
+    out: Outbox,
+    model: Config,
+    scripts: Vec<ScriptSlot>,
+}
+
+impl VrrpService {
+    /// Builds the engine for `model` on the interfaces the system has now, and performs the
+    /// start-up actions (cleanup of VIPs a killed previous run may have left, initial
+    /// notifies).
+    pub fn new(
+        model: &Config,
+        interfaces: &[InterfaceInfo],
+        now: Instant,
+        env: &mut impl Env,
+    ) -> Result<Self, String> {
+        let cfg = RouterConfig::from_model(model, interfaces)?;
+        let mut out = Outbox::new();
+        let router = Router::new(cfg, now, &mut out);
+        let mut svc = VrrpService {
+            router,
+            out,
+            model: model.clone(),
+            scripts: Vec::new(),
+        };
+        svc.scripts = script_slots(model, svc.router_config_scripts(), now);
+        svc.flush(env);
+        svc.start_due_scripts(now, env);
+        Ok(svc)
+    }
+
+    fn router_config_scripts(&self) -> Vec<ScriptId> {
+        // Only scripts some instance tracks are run (keepalived: "script X is not used").
+        let mut used: Vec<ScriptId> = self
+            .router
+            .instances()
+            .iter()
+            .flat_map(|i| i.config().tracks.iter())
+            .filter_map(|t| match t.target {
+                Target::Script(id) => Some(id),
+                _ => None,
+            })
+            .collect();
+        used.sort();
+        used.dedup();
+        used
+    }
+
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    pub fn model(&self) -> &Config {
+        &self.model
+    }
+
+    /// An input from the outside world (packet, link change, script result, ...).
+    pub fn handle(&mut self, now: Instant, input: Input, env: &mut impl Env) {
+        if let Input::ScriptResult { script, .. } = &input {
+            if let Some(s) = self.scripts.iter_mut().find(|s| s.id == *script) {
+                s.running = false;
+            }
+        }
+        self.router.handle(now, input, &mut self.out);
+        self.flush(env);
+        self.start_due_scripts(now, env);
+    }
+
+    /// Timers: the engine's, then any tracking script that is due.
+    pub fn handle_timeout(&mut self, now: Instant, env: &mut impl Env) {
+        if self.router.poll_timeout().is_some_and(|t| t <= now) {
+            self.router.handle_timeout(now, &mut self.out);
+            self.flush(env);
+        }
+        self.start_due_scripts(now, env);
+    }
+
+    /// The earliest instant something is due.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let scripts = self
+            .scripts
+            .iter()
+            .filter(|s| !s.running)
+            .map(|s| s.next)
+            .min();
+        match (self.router.poll_timeout(), scripts) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Reload: the engine keeps matched instances' state and diffs the rest.
+    pub fn reload(
+        &mut self,
+        model: &Config,
+        now: Instant,
+        env: &mut impl Env,
+    ) -> Result<(), String> {
+        let interfaces: Vec<InterfaceInfo> = self.router.interfaces().cloned().collect();
+        let cfg = RouterConfig::from_model(model, &interfaces)?;
+        self.router
+            .handle(now, Input::Reconfigure(Box::new(cfg)), &mut self.out);
+        // Deleted instances are notified with the old configuration's hooks.
+        self.flush(env);
+        self.model = model.clone();
+        let used = self.router_config_scripts();
+        self.scripts = script_slots(model, used, now);
+        self.start_due_scripts(now, env);
+        Ok(())
+    }
+
+    /// Orderly stop: priority-0 adverts, VIPs removed, STOP notifies.
+    pub fn shutdown(&mut self, now: Instant, env: &mut impl Env) {
+        self.router.handle(now, Input::Shutdown, &mut self.out);
+        self.flush(env);
+        self.scripts.clear();
+    }
+
+    fn start_due_scripts(&mut self, now: Instant, env: &mut impl Env) {
+        for s in &mut self.scripts {
+            if !s.running && s.next <= now {
+                s.running = true;
+                s.next = now.saturating_add(Duration::from_micros(s.interval_us));
+                env.run_track_script(s.id, &s.run, s.timeout_us);
+            }
+        }
+    }
+
+    /// Performs and clears the outbox.
+    fn flush(&mut self, env: &mut impl Env) {
+        for action in &self.out.actions {
+            match action {
+                Action::SendAdvert {
+                    ifindex,
+                    family,
+                    src,
+                    dst,
+                    ttl,
+                    ..
+                } => env.send_advert(*ifindex, *family, *src, *dst, *ttl, self.out.packet(action)),
+                Action::AddAddress { ifindex, vip, .. } => env.add_address(*ifindex, vip),
+                Action::DelAddress {
+                    ifindex,
+                    vip,
+                    may_be_absent,
+                    ..
+                } => env.del_address(*ifindex, vip, *may_be_absent),
+                Action::AddRoute { route, .. } => env.add_route(route),
+                Action::DelRoute { route, .. } => env.del_route(route),
+                Action::AddRule { rule, .. } => env.add_rule(rule),
+                Action::DelRule { rule, .. } => env.del_rule(rule),
+                Action::SendGarp { ifindex, vip } => env.send_garp(*ifindex, *vip),
+                Action::SendNa { ifindex, vip } => env.send_na(*ifindex, *vip),
+                Action::Notify {
+                    kind,
+                    name,
+                    state,
+                    priority,
+                    ..
+                } => {
+                    let event = HookEvent {
+                        kind: *kind,
+                        name: name.clone(),
+                        state: *state,
+                        priority: *priority,
+                    };
+                    let hooks = match kind {
+                        NotifyKind::Instance => self.model.vrrp.instance(name).map(|i| &i.notify),
+                        NotifyKind::Group => self.model.vrrp.sync_group(name).map(|g| &g.notify),
+                    };
+                    let runs = hooks
+                        .map(|h| notify::scripts_for(&event, h))
+                        .unwrap_or_default();
+                    let fifo = notify::fifo_line(&event);
+                    env.notify(&event, &runs, &fifo);
+                }
+            }
+        }
+        self.out.clear();
+    }
+}
+
+/// The schedule of each tracked script: first run at start, then every interval.
+fn script_slots(model: &Config, used: Vec<ScriptId>, now: Instant) -> Vec<ScriptSlot> {
+    used.into_iter()
+        .filter_map(|id| {
+            let s = model.vrrp.vrrp_scripts.get(id.0 as usize)?;
+            Some(ScriptSlot {
+                id,
+                run: ScriptRun {
+                    argv: s.script.argv.clone(),
+                    uid: s.script.uid,
+                    gid: s.script.gid,
+                },
+                interval_us: s.interval_us.max(1),
+                timeout_us: s.timeout_us,
+                next: now,
+                running: false,
+            })
+        })
+        .collect()
+}
