@@ -1,36 +1,273 @@
 //! The daemon's event loop: the scheduler's [`scheduler::Loop`] with the daemon as its state.
 //! Signals are threads like everything else (signalfd): SIGHUP reloads, SIGTERM and SIGINT
-//! stop (SIGINT not with `--ignore-sigint`), SIGUSR1/SIGUSR2 and the JSON and STATS_CLEAR
-//! signals are caught so they never kill the daemon.
+//! stop (SIGINT not with `--ignore-sigint`), SIGUSR1/SIGUSR2 write keepalived's dumps. VRRP
+//! sockets and the netlink monitor are read threads; the VRRP engine has one timer thread,
+//! moved only when its `poll_timeout()` changes (DESIGN.md section 2).
 
+use super::dump;
 use super::lifecycle::Daemon;
+use super::linux::{LinuxEnv, Spawn};
+use super::vrrp::VrrpService;
 use crate::os::host::LinuxHost;
-use log::warn;
-use scheduler::{signals, Loop};
+use crate::vrrp::Input;
+use log::{error, info, warn};
+use scheduler::{signals, ChildStatus, Ctx, Fired, Loop, READ_BUDGET};
 
-/// Runs until a stop signal. The caller performs the orderly stop.
+type C = Ctx<Daemon>;
+
+/// Runs until a stop signal, then stops the VRRP side in order. The caller removes the pid
+/// files and logs the final lines.
 pub fn run(daemon: &mut Daemon) -> std::io::Result<()> {
     let mut lp: Loop<Daemon> = Loop::new()?;
-    lp.add_signal(signals::SIGHUP, |_, d: &mut Daemon, _| {
-        d.reload(&LinuxHost);
-    })?;
-    lp.add_signal(signals::SIGTERM, |ctx, _, _| ctx.stop())?;
+    lp.add_signal(signals::SIGHUP, |ctx, d: &mut Daemon, _| reload(ctx, d))?;
+    lp.add_signal(signals::SIGTERM, |ctx, d: &mut Daemon, _| stop(ctx, d))?;
     lp.add_signal(signals::SIGINT, |ctx, d: &mut Daemon, _| {
         if !d.opts.ignore_sigint {
-            ctx.stop();
+            stop(ctx, d);
         }
     })?;
-    // The dumps themselves (keepalived.data, .stats, .json) come with the VRRP engine; until
-    // then say so rather than pretend.
-    for (sig, name) in [
-        (signals::SIGUSR1, "SIGUSR1 (data dump)"),
-        (signals::SIGUSR2, "SIGUSR2 (stats dump)"),
-        (signals::sigjson(), "JSON dump signal"),
-        (signals::sigstats_clear(), "STATS_CLEAR signal"),
-    ] {
-        lp.add_signal(sig, move |_, _, _| {
-            warn!("{name} received: state dumps are not implemented yet");
-        })?;
+    lp.add_signal(signals::SIGUSR1, |_, d: &mut Daemon, _| dump::data(d))?;
+    lp.add_signal(signals::SIGUSR2, |_, d: &mut Daemon, _| {
+        dump::stats(d, false)
+    })?;
+    lp.add_signal(signals::sigstats_clear(), |_, d: &mut Daemon, _| {
+        dump::stats(d, true)
+    })?;
+    lp.add_signal(signals::sigjson(), |_, d: &mut Daemon, _| dump::json(d))?;
+    if daemon.current.config.has_vrrp() && !daemon.opts.check_only {
+        start_vrrp(&mut lp, daemon);
     }
     lp.run(daemon)
+}
+
+/// Opens the environment, the sockets and the engine.
+fn start_vrrp(ctx: &mut C, d: &mut Daemon) {
+    let mut env = match LinuxEnv::open() {
+        Ok(e) => e,
+        Err(e) => {
+            error!(target: "vrrp", "cannot open netlink: {e}; VRRP not started");
+            return;
+        }
+    };
+    let keys = env.prepare(&d.current.config);
+    let now = ctx.update_now();
+    let ifaces = env.ifaces.all();
+    match VrrpService::new(&d.current.config, &ifaces, now, &mut env) {
+        Ok(svc) => d.vrrp = Some(svc),
+        Err(e) => {
+            error!(target: "vrrp", "{e}; VRRP not started");
+            return;
+        }
+    }
+    if let Some(m) = env.monitor.as_ref() {
+        watch_monitor(ctx, m.as_raw_fd());
+    }
+    d.env = Some(env);
+    for k in keys {
+        watch_socket(ctx, d, k);
+    }
+    info!("Startup complete");
+    after(ctx, d);
+}
+
+fn watch_socket(ctx: &mut C, d: &Daemon, key: (u32, u8, u8)) {
+    let Some(fd) = d
+        .env
+        .as_ref()
+        .and_then(|e| e.sockets.get(&key))
+        .map(|s| s.as_raw_fd())
+    else {
+        return;
+    };
+    if let Err(e) = ctx.add_read(fd, None, move |ctx, d: &mut Daemon, _| {
+        on_socket(ctx, d, key)
+    }) {
+        error!(target: "vrrp", "cannot watch VRRP socket: {e}");
+    }
+}
+
+/// Drains up to READ_BUDGET adverts, then re-arms.
+fn on_socket(ctx: &mut C, d: &mut Daemon, key: (u32, u8, u8)) {
+    let mut buf = [0u8; 4096];
+    for _ in 0..READ_BUDGET {
+        let Some(sock) = d.env.as_mut().and_then(|e| e.sockets.get_mut(&key)) else {
+            return;
+        };
+        match sock.recv(&mut buf) {
+            Ok(Some(rx)) => {
+                let len = rx.len.min(buf.len());
+                let input = Input::Packet {
+                    ifindex: key.0,
+                    src: rx.src,
+                    dst: rx.dst,
+                    ttl: rx.ttl,
+                    payload: buf[..len].to_vec(),
+                };
+                feed(ctx, d, input);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                warn!(target: "vrrp", "VRRP socket read: {e}");
+                break;
+            }
+        }
+    }
+    watch_socket(ctx, d, key);
+    after(ctx, d);
+}
+
+fn watch_monitor(ctx: &mut C, fd: i32) {
+    if let Err(e) = ctx.add_read(fd, None, move |ctx, d: &mut Daemon, _| {
+        on_monitor(ctx, d, fd)
+    }) {
+        error!(target: "os", "cannot watch netlink monitor: {e}");
+    }
+}
+
+/// Link and address changes become engine inputs.
+fn on_monitor(ctx: &mut C, d: &mut Daemon, fd: i32) {
+    let mut events = Vec::new();
+    if let Some(env) = d.env.as_mut() {
+        if let Some(m) = env.monitor.as_mut() {
+            if let Err(e) = m.read_events(&mut events, READ_BUDGET) {
+                warn!(target: "os", "netlink monitor: {e}");
+            }
+        }
+    }
+    for ev in events {
+        let inputs = match (&ev, d.env.as_mut()) {
+            (crate::os::link_monitor::NetEvent::ResyncNeeded, Some(env)) => {
+                match super::linux::Interfaces::load(&mut env.nl) {
+                    Ok(t) => env.ifaces = t,
+                    Err(e) => warn!(target: "os", "netlink resync: {e}"),
+                }
+                env.ifaces.all().into_iter().map(Input::Interface).collect()
+            }
+            (_, Some(env)) => env.ifaces.apply(&ev),
+            (_, None) => Vec::new(),
+        };
+        for input in inputs {
+            feed(ctx, d, input);
+        }
+    }
+    watch_monitor(ctx, fd);
+    after(ctx, d);
+}
+
+/// One input into the engine.
+fn feed(ctx: &mut C, d: &mut Daemon, input: Input) {
+    let now = ctx.update_now();
+    if let (Some(svc), Some(env)) = (d.vrrp.as_mut(), d.env.as_mut()) {
+        svc.handle(now, input, env);
+    }
+}
+
+/// After every engine call: start the children it asked for, and keep the engine's timer
+/// thread at its `poll_timeout()`.
+fn after(ctx: &mut C, d: &mut Daemon) {
+    loop {
+        let Some(spawn) = d.env.as_mut().and_then(|e| e.spawns.pop()) else {
+            break;
+        };
+        match spawn {
+            Spawn::Track {
+                script,
+                mut command,
+                timeout_us,
+            } => {
+                let timeout = Some(std::time::Duration::from_micros(timeout_us.max(1)));
+                let started =
+                    ctx.spawn_child(&mut command, timeout, move |ctx, d: &mut Daemon, fired| {
+                        let ok = matches!(
+                            fired,
+                            Fired::Child {
+                                status: ChildStatus::Exited(0),
+                                ..
+                            }
+                        );
+                        feed(ctx, d, Input::ScriptResult { script, ok });
+                        after(ctx, d);
+                    });
+                if let Err(e) = started {
+                    warn!(target: "vrrp", "cannot run track script: {e}");
+                    feed(ctx, d, Input::ScriptResult { script, ok: false });
+                }
+            }
+            Spawn::Notify {
+                mut command,
+                timeout_us,
+            } => {
+                let timeout = timeout_us.map(std::time::Duration::from_micros);
+                if let Err(e) = ctx.spawn_child(&mut command, timeout, |_, _, _| {}) {
+                    warn!(target: "vrrp", "cannot run notify script: {e}");
+                }
+            }
+        }
+    }
+    let want = d.vrrp.as_ref().and_then(|v| v.poll_timeout());
+    let have = d.vrrp_timer.map(|(_, t)| t);
+    if want == have {
+        return;
+    }
+    if let Some((id, _)) = d.vrrp_timer.take() {
+        ctx.cancel(id);
+    }
+    if let Some(t) = want {
+        let id = ctx.add_timer_at(t, |ctx, d: &mut Daemon, _| {
+            d.vrrp_timer = None;
+            let now = ctx.update_now();
+            if let (Some(svc), Some(env)) = (d.vrrp.as_mut(), d.env.as_mut()) {
+                svc.handle_timeout(now, env);
+            }
+            after(ctx, d);
+        });
+        d.vrrp_timer = Some((id, t));
+    }
+}
+
+/// SIGHUP: a configuration with errors is refused (the running one stays); otherwise the
+/// engine diffs old and new.
+fn reload(ctx: &mut C, d: &mut Daemon) {
+    if !d.reload(&LinuxHost) {
+        return;
+    }
+    let wants_vrrp = d.current.config.has_vrrp() && !d.opts.check_only;
+    match (d.vrrp.is_some(), wants_vrrp) {
+        (false, true) => start_vrrp(ctx, d),
+        (true, _) => {
+            let now = ctx.update_now();
+            let keys = d
+                .env
+                .as_mut()
+                .map(|e| e.prepare(&d.current.config))
+                .unwrap_or_default();
+            for k in keys {
+                watch_socket(ctx, d, k);
+            }
+            if let (Some(svc), Some(env)) = (d.vrrp.as_mut(), d.env.as_mut()) {
+                if let Err(e) = svc.reload(&d.current.config, now, env) {
+                    error!(target: "vrrp", "reload: {e}");
+                }
+            }
+            after(ctx, d);
+        }
+        (false, false) => {}
+    }
+}
+
+/// SIGTERM/SIGINT: priority-0 adverts, VIPs removed, STOP notifies, then leave the loop.
+fn stop(ctx: &mut C, d: &mut Daemon) {
+    let now = ctx.update_now();
+    if let (Some(svc), Some(env)) = (d.vrrp.as_mut(), d.env.as_mut()) {
+        svc.shutdown(now, env);
+        // STOP scripts outlive us if need be; keepalived gives them a second.
+        for s in env.spawns.drain(..) {
+            let cmd = match s {
+                Spawn::Notify { command, .. } | Spawn::Track { command, .. } => command,
+            };
+            let mut cmd = cmd;
+            let _ = cmd.spawn();
+        }
+    }
+    ctx.stop();
 }

@@ -28,6 +28,12 @@ pub struct Daemon {
     pub current: Loaded,
     pidfiles: Vec<PidFile>,
     pub reloads: u64,
+    /// The VRRP side, when the configuration has one (keepalived's VRRP child).
+    pub vrrp: Option<super::vrrp::VrrpService>,
+    /// The Linux environment the VRRP side acts through.
+    pub env: Option<super::linux::LinuxEnv>,
+    /// The engine's one wheel entry and the deadline it is armed for.
+    pub vrrp_timer: Option<(scheduler::ThreadId, scheduler::Instant)>,
 }
 
 /// The pid files this run writes: the main one always; the VRRP, checkers and BFD ones when
@@ -123,6 +129,9 @@ impl Daemon {
             current: loaded,
             pidfiles,
             reloads: 0,
+            vrrp: None,
+            env: None,
+            vrrp_timer: None,
         })
     }
 

@@ -2,9 +2,11 @@
 //! event loop that routes inputs to the engines.
 
 pub mod cli;
+pub mod dump;
 pub mod env;
 pub mod event_loop;
 pub mod lifecycle;
+pub mod linux;
 pub mod load;
 pub mod log;
 pub mod notify;
