@@ -7,11 +7,13 @@
 use super::dump;
 use super::lifecycle::Daemon;
 use super::linux::{LinuxEnv, Spawn};
+use super::trackers;
 use super::vrrp::VrrpService;
 use crate::os::host::LinuxHost;
 use crate::vrrp::Input;
 use log::{error, info, warn};
 use scheduler::{signals, ChildStatus, Ctx, Fired, Loop, READ_BUDGET};
+use std::os::fd::{AsFd, AsRawFd};
 
 type C = Ctx<Daemon>;
 
@@ -66,7 +68,54 @@ fn start_vrrp(ctx: &mut C, d: &mut Daemon) {
     for k in keys {
         watch_socket(ctx, d, k);
     }
+    start_trackers(ctx, d);
     info!("Startup complete");
+    after(ctx, d);
+}
+
+/// track_file values (now and on every inotify event) and vrrp_track_process counts (now
+/// and once a second).
+fn start_trackers(ctx: &mut C, d: &mut Daemon) {
+    let v = &d.current.config.vrrp;
+    trackers::init_files(v);
+    let mut inputs = trackers::file_inputs(v);
+    inputs.extend(trackers::process_inputs(v));
+    let has_procs = !v.track_processes.is_empty();
+    d.inotify = trackers::watch_files(v);
+    for i in inputs {
+        feed(ctx, d, i);
+    }
+    if let Some(fd) = d.inotify.as_ref().map(|i| i.as_fd().as_raw_fd()) {
+        watch_files(ctx, fd);
+    }
+    if has_procs {
+        ctx.add_timer(std::time::Duration::from_secs(1), scan_processes);
+    }
+}
+
+fn watch_files(ctx: &mut C, fd: i32) {
+    let r = ctx.add_read(fd, None, move |ctx, d: &mut Daemon, _| {
+        if d.inotify.as_ref().is_some_and(trackers::drain) {
+            for i in trackers::file_inputs(&d.current.config.vrrp) {
+                feed(ctx, d, i);
+            }
+        }
+        watch_files(ctx, fd);
+        after(ctx, d);
+    });
+    if let Err(e) = r {
+        error!(target: "vrrp", "cannot watch track files: {e}");
+    }
+}
+
+fn scan_processes(ctx: &mut C, d: &mut Daemon, _: Fired) {
+    if d.vrrp.is_none() {
+        return;
+    }
+    for i in trackers::process_inputs(&d.current.config.vrrp) {
+        feed(ctx, d, i);
+    }
+    ctx.add_timer(std::time::Duration::from_secs(1), scan_processes);
     after(ctx, d);
 }
 

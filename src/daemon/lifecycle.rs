@@ -34,6 +34,8 @@ pub struct Daemon {
     pub env: Option<super::linux::LinuxEnv>,
     /// The engine's one wheel entry and the deadline it is armed for.
     pub vrrp_timer: Option<(scheduler::ThreadId, scheduler::Instant)>,
+    /// inotify watching the track files' directories.
+    pub inotify: Option<nix::sys::inotify::Inotify>,
 }
 
 /// The pid files this run writes: the main one always; the VRRP, checkers and BFD ones when
@@ -132,6 +134,7 @@ impl Daemon {
             vrrp: None,
             env: None,
             vrrp_timer: None,
+            inotify: None,
         })
     }
 

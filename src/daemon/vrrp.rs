@@ -52,6 +52,7 @@ impl VrrpService {
         };
         svc.scripts = script_slots(model, svc.router_config_scripts(), now);
         svc.flush(env);
+        svc.statics(env, true);
         svc.start_due_scripts(now, env);
         Ok(svc)
     }
@@ -136,11 +137,52 @@ impl VrrpService {
         Ok(())
     }
 
-    /// Orderly stop: priority-0 adverts, VIPs removed, STOP notifies.
+    /// Orderly stop: priority-0 adverts, VIPs removed, STOP notifies, static addresses,
+    /// routes and rules removed.
     pub fn shutdown(&mut self, now: Instant, env: &mut impl Env) {
         self.router.handle(now, Input::Shutdown, &mut self.out);
         self.flush(env);
+        self.statics(env, false);
         self.scripts.clear();
+    }
+
+    /// `static_ipaddress`, `static_routes`, `static_rules`: installed when the VRRP side
+    /// starts, removed when it stops, never moved by elections. Addresses without `dev` go
+    /// on `default_interface`.
+    fn statics(&self, env: &mut impl Env, install: bool) {
+        let v = &self.model.vrrp;
+        let dflt = self.model.global.default_interface.as_str();
+        for a in &v.static_addresses {
+            let vip = crate::vrrp::params::convert_vip(a, dflt);
+            let ifindex = self
+                .router
+                .interfaces()
+                .find(|i| i.name == vip.dev)
+                .map(|i| i.ifindex);
+            let Some(ifindex) = ifindex else {
+                log::warn!(target: "vrrp", "static address {}: interface {} not found", a.text, vip.dev);
+                continue;
+            };
+            if install {
+                env.add_address(ifindex, &vip);
+            } else {
+                env.del_address(ifindex, &vip, true);
+            }
+        }
+        for r in &v.static_routes {
+            if install {
+                env.add_route(r)
+            } else {
+                env.del_route(r)
+            }
+        }
+        for r in &v.static_rules {
+            if install {
+                env.add_rule(r)
+            } else {
+                env.del_rule(r)
+            }
+        }
     }
 
     fn start_due_scripts(&mut self, now: Instant, env: &mut impl Env) {

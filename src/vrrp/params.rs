@@ -653,7 +653,7 @@ fn convert_instance(
     })
 }
 
-fn convert_vip(a: &AddrSpec, dev_default: &str) -> VipSpec {
+pub fn convert_vip(a: &AddrSpec, dev_default: &str) -> VipSpec {
     let broadcast = match (a.broadcast, a.addr) {
         (Some(Broadcast::Addr(b)), _) => Some(b),
         (Some(Broadcast::AllOnes), IpAddr::V4(v4)) => {
