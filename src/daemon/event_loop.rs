@@ -51,10 +51,11 @@ fn start_vrrp(ctx: &mut C, d: &mut Daemon) {
             return;
         }
     };
-    let keys = env.prepare(&d.current.config);
+    let model = env.apply_vmacs(&d.current.config);
+    let keys = env.prepare(&model);
     let now = ctx.update_now();
     let ifaces = env.ifaces.all();
-    match VrrpService::new(&d.current.config, &ifaces, now, &mut env) {
+    match VrrpService::new(&model, &ifaces, now, &mut env) {
         Ok(svc) => d.vrrp = Some(svc),
         Err(e) => {
             error!(target: "vrrp", "{e}; VRRP not started");
@@ -317,6 +318,7 @@ fn stop(ctx: &mut C, d: &mut Daemon) {
             let mut cmd = cmd;
             let _ = cmd.spawn();
         }
+        env.cleanup();
     }
     ctx.stop();
 }

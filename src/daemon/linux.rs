@@ -144,6 +144,8 @@ pub struct LinuxEnv {
     fifos: Vec<Fifo>,
     pub spawns: Vec<Spawn>,
     pub send_errors: u64,
+    vmacs: crate::os::vmac::VmacManager,
+    created_vmacs: Vec<crate::os::vmac::Vmac>,
 }
 
 fn fam_key(f: Family) -> u8 {
@@ -173,6 +175,8 @@ impl LinuxEnv {
             fifos: Vec::new(),
             spawns: Vec::new(),
             send_errors: 0,
+            vmacs: crate::os::vmac::VmacManager::new(),
+            created_vmacs: Vec::new(),
         })
     }
 
@@ -249,6 +253,94 @@ impl LinuxEnv {
             }
         }
         new
+    }
+
+    /// `use_vmac`: creates each instance's macvlan (keepalived's name `vrrp.VRID` unless
+    /// given, the RFC 5798 §7.3 MAC unless given) and returns the model the engine should
+    /// run: the instance lives on the VMAC, or with `vmac_xmit_base` keeps advertising on the
+    /// parent while its VIPs default to the VMAC.
+    pub fn apply_vmacs(&mut self, model: &Config) -> Config {
+        let mut out = model.clone();
+        let mut changed = false;
+        for inst in &mut out.vrrp.instances {
+            let Some(vm) = inst.vmac.clone() else {
+                continue;
+            };
+            let Some(parent_name) = inst.interface.clone() else {
+                continue;
+            };
+            let Some(parent) = self.ifaces.by_name(&parent_name) else {
+                continue;
+            };
+            let family = match inst.family {
+                ModelFamily::Inet => Family::Ipv4,
+                ModelFamily::Inet6 => Family::Ipv6,
+            };
+            let mut spec = crate::os::vmac::VmacSpec::new(parent, family, inst.vrid);
+            if let Some(n) = &vm.ifname {
+                spec.name = n.clone();
+            }
+            if let Some(m) = vm.mac {
+                spec.mac = m;
+            }
+            if family == Family::Ipv6 {
+                spec.link_local = Some(crate::os::vmac::eui64_link_local(spec.mac));
+            }
+            let name = spec.name.clone();
+            if !self.created_vmacs.iter().any(|v| v.name == name) {
+                match self.vmacs.create(&mut self.nl, &spec) {
+                    Ok(v) => {
+                        log::info!(target: "vrrp", "({}) created VMAC {name} on {parent_name}", inst.name);
+                        self.created_vmacs.push(v);
+                        changed = true;
+                    }
+                    Err(e) => {
+                        warn!(target: "vrrp", "({}) cannot create VMAC {name}: {e}", inst.name);
+                        continue;
+                    }
+                }
+            }
+            // keepalived sends a VMAC's adverts from the parent's primary IPv4 address (the
+            // VMAC itself has none); IPv6 uses the VMAC's own link-local address.
+            if family == Family::Ipv4
+                && inst.mcast_src_ip.is_none()
+                && inst.unicast_src_ip.is_none()
+            {
+                inst.mcast_src_ip = self
+                    .ifaces
+                    .info(parent)
+                    .and_then(|i| i.ipv4)
+                    .map(IpAddr::V4);
+            }
+            if vm.xmit_base {
+                for vip in inst.vips.iter_mut().chain(inst.evips.iter_mut()) {
+                    if vip.dev.is_none() {
+                        vip.dev = Some(name.clone());
+                    }
+                }
+            } else {
+                inst.interface = Some(name);
+            }
+        }
+        if changed {
+            match Interfaces::load(&mut self.nl) {
+                Ok(t) => self.ifaces = t,
+                Err(e) => warn!(target: "os", "netlink reload after VMAC creation: {e}"),
+            }
+        }
+        out
+    }
+
+    /// At exit: the VMACs we created are deleted and the sysctls we changed restored.
+    pub fn cleanup(&mut self) {
+        for v in std::mem::take(&mut self.created_vmacs) {
+            if let Err(e) = self.vmacs.delete(&mut self.nl, &v) {
+                warn!(target: "vrrp", "cannot delete VMAC {}: {e}", v.name);
+            }
+        }
+        for e in self.vmacs.restore_all() {
+            warn!(target: "os", "sysctl restore: {e}");
+        }
     }
 
     fn socket_for(&self, ifindex: u32, family: Family, packet: &[u8]) -> Option<&VrrpSocket> {
