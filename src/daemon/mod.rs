@@ -11,6 +11,7 @@ pub mod load;
 pub mod log;
 pub mod notify;
 pub mod pidfile;
+pub mod record;
 pub mod trackers;
 pub mod vrrp;
 
