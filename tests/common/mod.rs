@@ -6,6 +6,8 @@
 //! command, so always in CI) that is a failure, not a skip.
 #![allow(dead_code)]
 
+pub mod lan;
+
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -1,0 +1,775 @@
+//! VRRP end to end on the real kernel, ours against ours: hosts in network namespaces on a
+//! bridge (tests/common/lan.rs), each running keepalived-rs in the foreground. Every test
+//! states what it proves; the observable is the kernel's address table (who holds the
+//! VIPs), the daemons' logs (keepalived's wording), their dumps, notify outputs, and, where
+//! the wire matters, a tcpdump capture. Deadlines are generous (a loaded 2-core machine);
+//! precise timings are the benchmark's business. Run as root (tests/run-all.sh).
+
+// Polling waits use the real clock.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use common::lan::{has_addr, holds_for, wait_until, Capture, Daemon, Lan, TestDir};
+use common::{e2e_ready, Netns};
+use nix::sys::signal::Signal;
+use std::time::Duration;
+
+/// Generous upper bound for a takeover or a preemption (advert_int <= 1 s).
+const TAKEOVER: Duration = Duration::from_secs(10);
+/// Upper bound for a daemon's first election at start.
+const SETTLE: Duration = Duration::from_secs(15);
+
+/// One `vrrp_instance` block.
+#[derive(Clone)]
+struct Inst {
+    name: String,
+    vrid: u8,
+    priority: u8,
+    version: u8,
+    advert_int: String,
+    vips: Vec<String>,
+    extra: Vec<String>,
+}
+
+impl Inst {
+    /// VRRPv3 on eth0, state BACKUP, advert_int 0.2 s.
+    fn new(name: &str, vrid: u8, priority: u8, vips: &[&str]) -> Inst {
+        Inst {
+            name: name.into(),
+            vrid,
+            priority,
+            version: 3,
+            advert_int: "0.2".into(),
+            vips: vips.iter().map(|s| s.to_string()).collect(),
+            extra: Vec::new(),
+        }
+    }
+
+    fn v2(mut self) -> Inst {
+        self.version = 2;
+        self.advert_int = "1".into();
+        self
+    }
+
+    fn advert(mut self, s: &str) -> Inst {
+        self.advert_int = s.into();
+        self
+    }
+
+    fn with(mut self, line: &str) -> Inst {
+        self.extra.push(line.into());
+        self
+    }
+
+    fn text(&self) -> String {
+        let mut s = format!(
+            "vrrp_instance {} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {}\n    \
+             priority {}\n    version {}\n    advert_int {}\n",
+            self.name, self.vrid, self.priority, self.version, self.advert_int
+        );
+        for l in &self.extra {
+            s += &format!("    {l}\n");
+        }
+        s += "    virtual_ipaddress {\n";
+        for v in &self.vips {
+            s += &format!("        {v}\n");
+        }
+        s += "    }\n}\n";
+        s
+    }
+}
+
+/// A configuration: global_defs (router_id plus `globals`) then the blocks.
+fn conf(router_id: &str, globals: &[&str], blocks: &[String]) -> String {
+    let mut s = format!("global_defs {{\n    router_id {router_id}\n");
+    for g in globals {
+        s += &format!("    {g}\n");
+    }
+    s += "}\n";
+    for b in blocks {
+        s += b;
+    }
+    s
+}
+
+fn logs(ds: &[&Daemon]) -> String {
+    ds.iter().map(|d| d.tail(60)).collect()
+}
+
+/// Waits until `holder` (and only it among `all`) has `vip` on eth0.
+fn wait_holder(what: &str, vip: &str, holder: &Netns, all: &[&Netns], ds: &[&Daemon]) {
+    wait_until(
+        what,
+        TAKEOVER.max(SETTLE),
+        || {
+            all.iter()
+                .all(|n| has_addr(n, "eth0", vip) == (n.name == holder.name))
+        },
+        || format!("{}\n{}", addr_table(all), logs(ds)),
+    );
+}
+
+fn addr_table(all: &[&Netns]) -> String {
+    all.iter()
+        .map(|n| format!("{}: {:?}\n", n.name, common::lan::addrs(n, "eth0")))
+        .collect()
+}
+
+const VIP: &str = "192.0.2.100";
+
+/// Election: of two routers, the higher priority becomes MASTER and alone holds the VIPs;
+/// the lower one logs BACKUP and never MASTER. The SIGUSR1/SIGUSR2 dumps land in the
+/// daemon's $TMPDIR with keepalived's file names and say the same.
+#[test]
+fn election_higher_priority_wins_and_dumps_say_so() {
+    if !e2e_ready("election_higher_priority_wins_and_dumps_say_so", false) {
+        return;
+    }
+    let lan = Lan::new("el", 2);
+    let dir = TestDir::new("el");
+    let (h1, h2) = (lan.host(1), lan.host(2));
+    let a = Daemon::ours(
+        h1,
+        &dir,
+        "a",
+        &conf(
+            "a",
+            &[],
+            &[Inst::new("VI_1", 51, 150, &["192.0.2.100/24", "192.0.2.101/24"]).text()],
+        ),
+    );
+    let b = Daemon::ours(
+        h2,
+        &dir,
+        "b",
+        &conf(
+            "b",
+            &[],
+            &[Inst::new("VI_1", 51, 100, &["192.0.2.100/24", "192.0.2.101/24"]).text()],
+        ),
+    );
+    let ds = [&a, &b];
+    wait_holder("A to hold the VIP", VIP, h1, &[h1, h2], &ds);
+    assert!(
+        has_addr(h1, "eth0", "192.0.2.101"),
+        "second VIP\n{}",
+        logs(&ds)
+    );
+    wait_until(
+        "B to log BACKUP",
+        SETTLE,
+        || b.count("(VI_1) Entering BACKUP STATE") >= 1,
+        || logs(&ds),
+    );
+    assert_eq!(a.count("(VI_1) Entering MASTER STATE"), 1, "{}", logs(&ds));
+    // Stable: B stays BACKUP for several master-down intervals.
+    holds_for(
+        "A alone holding the VIP",
+        Duration::from_secs(2),
+        || has_addr(h1, "eth0", VIP) && !has_addr(h2, "eth0", VIP),
+        || logs(&ds),
+    );
+    assert_eq!(b.count("Entering MASTER STATE"), 0, "{}", logs(&ds));
+
+    // Dumps.
+    for d in ds {
+        d.signal_vrrp(Signal::SIGUSR1);
+        d.signal_vrrp(Signal::SIGUSR2);
+    }
+    let data =
+        |d: &Daemon| std::fs::read_to_string(d.tmp.join("keepalived.data")).unwrap_or_default();
+    let stats =
+        |d: &Daemon| std::fs::read_to_string(d.tmp.join("keepalived.stats")).unwrap_or_default();
+    for d in ds {
+        wait_until(
+            &format!("{} dumps", d.name),
+            Duration::from_secs(5),
+            || data(d).contains("VRRP Instance = VI_1") && stats(d).contains("VRRP Instance: VI_1"),
+            || logs(&ds),
+        );
+    }
+    assert!(data(&a).contains("State = MASTER"), "{}", data(&a));
+    assert!(data(&b).contains("State = BACKUP"), "{}", data(&b));
+    assert!(data(&a).contains("Priority = 150"), "{}", data(&a));
+    assert!(data(&a).contains("192.0.2.100/24 dev eth0"), "{}", data(&a));
+    let sent = stat_value(&stats(&a), "Advertisements", "Sent");
+    let rcvd = stat_value(&stats(&b), "Advertisements", "Received");
+    assert!(sent >= 5, "A sent {sent} adverts\n{}", stats(&a));
+    assert!(rcvd >= 5, "B received {rcvd} adverts\n{}", stats(&b));
+    assert_eq!(
+        stat_value(&stats(&a), "Became master", ""),
+        1,
+        "{}",
+        stats(&a)
+    );
+    assert_eq!(
+        stat_value(&stats(&b), "Became master", ""),
+        0,
+        "{}",
+        stats(&b)
+    );
+}
+
+/// A counter from keepalived.stats: the line `field: N` after the line starting `section`
+/// (or the `section: N` line itself when `field` is empty).
+fn stat_value(text: &str, section: &str, field: &str) -> u64 {
+    let mut lines = text.lines().map(str::trim);
+    let parse = |l: &str| l.rsplit(':').next().unwrap().trim().parse::<u64>().ok();
+    while let Some(l) = lines.next() {
+        if l.starts_with(section) {
+            if field.is_empty() {
+                return parse(l).unwrap_or_else(|| panic!("no value in {l:?}"));
+            }
+            for l in lines.by_ref() {
+                if l.starts_with(field) {
+                    return parse(l).unwrap_or_else(|| panic!("no value in {l:?}"));
+                }
+            }
+        }
+    }
+    panic!("no {section}/{field} in stats:\n{text}");
+}
+
+/// Two routers A (150) and B (100) on hosts 1 and 2, one VRRPv3 instance `VI_1` with
+/// `vips`, each instance transformed by `tweak` (host number, instance).
+fn pair(
+    tag: &str,
+    vips: &[&str],
+    tweak: impl Fn(usize, Inst) -> Inst,
+) -> (Lan, TestDir, Daemon, Daemon) {
+    let lan = Lan::new(tag, 2);
+    let dir = TestDir::new(tag);
+    let a = Daemon::ours(
+        lan.host(1),
+        &dir,
+        "a",
+        &conf(
+            "a",
+            &[],
+            &[tweak(1, Inst::new("VI_1", 51, 150, vips)).text()],
+        ),
+    );
+    let b = Daemon::ours(
+        lan.host(2),
+        &dir,
+        "b",
+        &conf(
+            "b",
+            &[],
+            &[tweak(2, Inst::new("VI_1", 51, 100, vips)).text()],
+        ),
+    );
+    (lan, dir, a, b)
+}
+
+/// Waits until `ns` has `vip` (whoever else has it).
+fn wait_has(what: &str, ns: &Netns, vip: &str, ds: &[&Daemon]) -> Duration {
+    wait_until(what, TAKEOVER, || has_addr(ns, "eth0", vip), || logs(ds))
+}
+
+/// Takeover when the master is frozen (SIGSTOP: no adverts, its VIPs stay), and the frozen
+/// master takes its role back when it resumes (its higher-priority adverts send the backup
+/// back to BACKUP, which releases the VIPs).
+#[test]
+fn takeover_when_master_frozen_and_back_when_it_resumes() {
+    if !e2e_ready(
+        "takeover_when_master_frozen_and_back_when_it_resumes",
+        false,
+    ) {
+        return;
+    }
+    let (lan, _dir, a, b) = pair("frz", &["192.0.2.100/24"], |_, i| i);
+    let (h1, h2) = (lan.host(1), lan.host(2));
+    let ds = [&a, &b];
+    wait_holder("A master", VIP, h1, &[h1, h2], &ds);
+    a.freeze();
+    wait_has("B to take over from frozen A", h2, VIP, &ds);
+    assert!(
+        b.count("(VI_1) Entering MASTER STATE") == 1,
+        "{}",
+        logs(&ds)
+    );
+    a.thaw();
+    wait_holder("A back as the only holder", VIP, h1, &[h1, h2], &ds);
+    wait_until(
+        "B back to BACKUP",
+        TAKEOVER,
+        || b.count("(VI_1) Entering BACKUP STATE") >= 2,
+        || logs(&ds),
+    );
+    holds_for(
+        "A alone holding the VIP after resuming",
+        Duration::from_secs(1),
+        || has_addr(h1, "eth0", VIP) && !has_addr(h2, "eth0", VIP),
+        || logs(&ds),
+    );
+}
+
+/// Takeover when the master is killed (SIGKILL: no priority-0 advert, no cleanup, so its
+/// VIP stays on its interface), and preemption back when it is restarted: the restarted
+/// higher-priority router starts as BACKUP, sees B's lower priority and takes over.
+#[test]
+fn takeover_when_master_killed_and_preemption_back_on_restart() {
+    if !e2e_ready(
+        "takeover_when_master_killed_and_preemption_back_on_restart",
+        false,
+    ) {
+        return;
+    }
+    let (lan, _dir, mut a, b) = pair("kil", &["192.0.2.100/24"], |_, i| i);
+    let (h1, h2) = (lan.host(1), lan.host(2));
+    wait_holder("A master", VIP, h1, &[h1, h2], &[&a, &b]);
+    a.kill();
+    wait_has("B to take over from killed A", h2, VIP, &[&a, &b]);
+    assert!(
+        has_addr(h1, "eth0", VIP),
+        "SIGKILL leaves the VIP behind (nothing cleans it)"
+    );
+    a.spawn();
+    wait_holder(
+        "A to preempt back after restart",
+        VIP,
+        h1,
+        &[h1, h2],
+        &[&a, &b],
+    );
+    assert_eq!(
+        b.count("(VI_1) Entering MASTER STATE"),
+        1,
+        "{}",
+        logs(&[&a, &b])
+    );
+    assert!(
+        b.count("(VI_1) Entering BACKUP STATE") >= 2,
+        "{}",
+        logs(&[&a, &b])
+    );
+    // The restarted A went through BACKUP to MASTER.
+    assert_eq!(
+        a.count("(VI_1) Entering MASTER STATE"),
+        2,
+        "{}",
+        logs(&[&a, &b])
+    );
+}
+
+/// The master loses its link (`ip link set eth0 down` in its namespace): it goes FAULT and
+/// drops the VIP, the backup takes over; when the link comes back the master returns
+/// through BACKUP and preempts.
+#[test]
+fn takeover_when_master_loses_link() {
+    if !e2e_ready("takeover_when_master_loses_link", false) {
+        return;
+    }
+    let (lan, _dir, a, b) = pair("lnk", &["192.0.2.100/24", "192.0.2.101/24"], |_, i| i);
+    let (h1, h2) = (lan.host(1), lan.host(2));
+    let ds = [&a, &b];
+    wait_holder("A master", VIP, h1, &[h1, h2], &ds);
+    h1.ip(&["link", "set", "eth0", "down"]);
+    wait_until(
+        "A in FAULT",
+        TAKEOVER,
+        || a.count("(VI_1) Entering FAULT STATE") >= 1,
+        || logs(&ds),
+    );
+    wait_has("B to take over", h2, VIP, &ds);
+    wait_until(
+        "A to drop its VIPs in FAULT",
+        TAKEOVER,
+        || !has_addr(h1, "eth0", VIP) && !has_addr(h1, "eth0", "192.0.2.101"),
+        || logs(&ds),
+    );
+    h1.ip(&["link", "set", "eth0", "up"]);
+    wait_holder("A back as master after link up", VIP, h1, &[h1, h2], &ds);
+    assert!(has_addr(h1, "eth0", "192.0.2.101"), "{}", logs(&ds));
+    assert!(!has_addr(h2, "eth0", "192.0.2.101"), "{}", logs(&ds));
+    assert_eq!(a.count("(VI_1) Entering MASTER STATE"), 2, "{}", logs(&ds));
+}
+
+/// SIGTERM on the master: it sends priority 0 and removes its VIPs, exits 0; the backup
+/// takes over after its skew time only (well before the 3.6 s master-down interval of
+/// advert_int 1), and counts the priority-0 advert.
+#[test]
+fn sigterm_hands_over_with_priority_zero() {
+    if !e2e_ready("sigterm_hands_over_with_priority_zero", false) {
+        return;
+    }
+    let (lan, _dir, mut a, b) = pair("p0", &["192.0.2.100/24"], |_, i| i.advert("1"));
+    let (h1, h2) = (lan.host(1), lan.host(2));
+    wait_holder("A master", VIP, h1, &[h1, h2], &[&a, &b]);
+    std::thread::sleep(Duration::from_millis(1500));
+    let t = std::time::Instant::now();
+    assert_eq!(a.stop(), Some(0), "{}", a.tail(40));
+    assert!(!has_addr(h1, "eth0", VIP), "A removed its VIP on stop");
+    wait_has("B to take over", h2, VIP, &[&a, &b]);
+    let took = t.elapsed();
+    // Master-down interval = 3 s + skew 0.61 s; a priority-0 advert cuts it to the skew.
+    assert!(
+        took < Duration::from_millis(2500),
+        "takeover after SIGTERM took {took:?}: priority 0 not honoured?\n{}",
+        logs(&[&a, &b])
+    );
+    assert!(
+        b.count("(VI_1) Backup received priority 0 advertisement") >= 1,
+        "{}",
+        b.tail(40)
+    );
+    b.signal_vrrp(Signal::SIGUSR2);
+    let stats = || std::fs::read_to_string(b.tmp.join("keepalived.stats")).unwrap_or_default();
+    wait_until(
+        "B stats",
+        Duration::from_secs(5),
+        || stats().contains("Priority Zero"),
+        || b.tail(20),
+    );
+    assert!(
+        stat_value(&stats(), "Priority Zero", "Received") >= 1,
+        "{}",
+        stats()
+    );
+}
+
+/// nopreempt: a higher-priority router that starts while a lower one is MASTER stays
+/// BACKUP (for many master-down intervals); it takes over only when the master goes away.
+#[test]
+fn nopreempt_higher_priority_stays_backup() {
+    if !e2e_ready("nopreempt_higher_priority_stays_backup", false) {
+        return;
+    }
+    let lan = Lan::new("nop", 2);
+    let dir = TestDir::new("nop");
+    let (h1, h2) = (lan.host(1), lan.host(2));
+    let mut b = Daemon::ours(
+        h2,
+        &dir,
+        "b",
+        &conf(
+            "b",
+            &[],
+            &[Inst::new("VI_1", 51, 100, &["192.0.2.100/24"])
+                .with("nopreempt")
+                .text()],
+        ),
+    );
+    wait_has("B master alone", h2, VIP, &[&b]);
+    let a = Daemon::ours(
+        h1,
+        &dir,
+        "a",
+        &conf(
+            "a",
+            &[],
+            &[Inst::new("VI_1", 51, 150, &["192.0.2.100/24"])
+                .with("nopreempt")
+                .text()],
+        ),
+    );
+    wait_until(
+        "A in BACKUP",
+        SETTLE,
+        || a.count("(VI_1) Entering BACKUP STATE") >= 1,
+        || logs(&[&a, &b]),
+    );
+    // Master-down interval is about 0.7 s: 3 s is four of them.
+    holds_for(
+        "B master, A backup (nopreempt)",
+        Duration::from_secs(3),
+        || has_addr(h2, "eth0", VIP) && !has_addr(h1, "eth0", VIP),
+        || logs(&[&a, &b]),
+    );
+    assert_eq!(a.count("Entering MASTER STATE"), 0, "{}", logs(&[&a, &b]));
+    b.stop();
+    wait_holder("A takes over once B is gone", VIP, h1, &[h1, h2], &[&a, &b]);
+}
+
+/// preempt_delay 3: a higher-priority router that starts while a lower one is MASTER waits
+/// at least 3 s (from the first lower-priority advert it sees) before preempting, and then
+/// does preempt.
+#[test]
+fn preempt_delay_postpones_preemption() {
+    if !e2e_ready("preempt_delay_postpones_preemption", false) {
+        return;
+    }
+    let lan = Lan::new("pdl", 2);
+    let dir = TestDir::new("pdl");
+    let (h1, h2) = (lan.host(1), lan.host(2));
+    let b = Daemon::ours(
+        h2,
+        &dir,
+        "b",
+        &conf(
+            "b",
+            &[],
+            &[Inst::new("VI_1", 51, 100, &["192.0.2.100/24"]).text()],
+        ),
+    );
+    wait_has("B master alone", h2, VIP, &[&b]);
+    let t = std::time::Instant::now();
+    let a = Daemon::ours(
+        h1,
+        &dir,
+        "a",
+        &conf(
+            "a",
+            &[],
+            &[Inst::new("VI_1", 51, 150, &["192.0.2.100/24"])
+                .with("preempt_delay 3")
+                .text()],
+        ),
+    );
+    wait_holder(
+        "A to preempt after the delay",
+        VIP,
+        h1,
+        &[h1, h2],
+        &[&a, &b],
+    );
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_secs(3),
+        "A preempted after {took:?}, before its 3 s preempt_delay\n{}",
+        logs(&[&a, &b])
+    );
+    assert_eq!(
+        a.count("(VI_1) Entering MASTER STATE"),
+        1,
+        "{}",
+        logs(&[&a, &b])
+    );
+}
+
+/// Unicast (unicast_src_ip, unicast_peer): election, takeover when the master is frozen and
+/// back; a capture on the master's link shows its adverts go to the peer's address, never
+/// to the VRRP multicast group.
+#[test]
+fn unicast_election_takeover_and_wire() {
+    if !e2e_ready("unicast_election_takeover_and_wire", false)
+        || !common::lan::tool_ready("unicast_election_takeover_and_wire", "tcpdump")
+    {
+        return;
+    }
+    let (lan, dir, a, b) = pair("uni", &["192.0.2.100/24"], |h, i| {
+        let (me, peer) = if h == 1 { (1, 2) } else { (2, 1) };
+        i.with(&format!("unicast_src_ip 192.0.2.{me}"))
+            .with(&format!("unicast_peer {{\n        192.0.2.{peer}\n    }}"))
+    });
+    let (h1, h2) = (lan.host(1), lan.host(2));
+    let ds = [&a, &b];
+    let mut cap = Capture::start(h1, &dir, "uni", "eth0", "ip proto 112");
+    wait_holder("A master", VIP, h1, &[h1, h2], &ds);
+    std::thread::sleep(Duration::from_millis(600));
+    let text = cap.stop();
+    let adverts: Vec<&str> = text.lines().filter(|l| l.contains("vrid 51")).collect();
+    let from_a: Vec<&&str> = adverts
+        .iter()
+        .filter(|l| l.contains("192.0.2.1 > "))
+        .collect();
+    assert!(from_a.len() >= 2, "adverts from A in capture:\n{text}");
+    for l in &from_a {
+        assert!(
+            l.contains("192.0.2.1 > 192.0.2.2"),
+            "A advert not unicast to B: {l}\n{text}"
+        );
+    }
+    assert!(
+        !text.contains("224.0.0.18"),
+        "multicast advert seen:\n{text}"
+    );
+    a.freeze();
+    wait_has("B takes over (unicast)", h2, VIP, &ds);
+    a.thaw();
+    wait_holder("A back", VIP, h1, &[h1, h2], &ds);
+}
+
+/// VRRPv2 with `authentication { auth_type PASS }`: A and B share the password and elect
+/// normally (B takes over when A is frozen, v2 timers). Host C has the highest priority but
+/// a wrong password: its adverts are refused (A never yields to it, its stats count
+/// authentication failures).
+#[test]
+fn v2_auth_pass_elects_and_refuses_wrong_password() {
+    if !e2e_ready("v2_auth_pass_elects_and_refuses_wrong_password", false) {
+        return;
+    }
+    let lan = Lan::new("pas", 3);
+    let dir = TestDir::new("pas");
+    let (h1, h2, h3) = (lan.host(1), lan.host(2), lan.host(3));
+    let inst = |prio: u8, pass: &str| {
+        conf(
+            "r",
+            &[],
+            &[Inst::new("VI_1", 51, prio, &["192.0.2.100/24"])
+                .v2()
+                .with(&format!(
+                    "authentication {{\n        auth_type PASS\n        auth_pass {pass}\n    }}"
+                ))
+                .text()],
+        )
+    };
+    let a = Daemon::ours(h1, &dir, "a", &inst(150, "secret1"));
+    let b = Daemon::ours(h2, &dir, "b", &inst(100, "secret1"));
+    let c = Daemon::ours(h3, &dir, "c", &inst(200, "wrong99"));
+    let ds = [&a, &b, &c];
+    wait_until(
+        "A and C master (C cannot be heard), B backup",
+        SETTLE,
+        || has_addr(h1, "eth0", VIP) && has_addr(h3, "eth0", VIP) && !has_addr(h2, "eth0", VIP),
+        || logs(&ds),
+    );
+    holds_for(
+        "A master despite C's priority-200 adverts with a wrong password",
+        Duration::from_secs(3),
+        || has_addr(h1, "eth0", VIP) && !has_addr(h2, "eth0", VIP),
+        || logs(&ds),
+    );
+    assert_eq!(a.count("(VI_1) Entering BACKUP STATE"), 1, "{}", logs(&ds));
+    a.signal_vrrp(Signal::SIGUSR2);
+    let stats = || std::fs::read_to_string(a.tmp.join("keepalived.stats")).unwrap_or_default();
+    wait_until(
+        "A stats",
+        Duration::from_secs(5),
+        || stats().contains("Authentication"),
+        || a.tail(20),
+    );
+    assert!(
+        stat_value(&stats(), "Authentication Errors", "Failure") >= 1,
+        "{}",
+        stats()
+    );
+    // B hears A's adverts (same password) and C's (refused).
+    b.signal_vrrp(Signal::SIGUSR2);
+    let bstats = || std::fs::read_to_string(b.tmp.join("keepalived.stats")).unwrap_or_default();
+    wait_until(
+        "B stats",
+        Duration::from_secs(5),
+        || bstats().contains("Authentication"),
+        || b.tail(20),
+    );
+    assert!(
+        stat_value(&bstats(), "Advertisements", "Received") >= 1,
+        "{}",
+        bstats()
+    );
+    assert!(
+        stat_value(&bstats(), "Authentication Errors", "Failure") >= 1,
+        "{}",
+        bstats()
+    );
+    a.freeze();
+    wait_has("B takes over from frozen A (v2, PASS)", h2, VIP, &ds);
+    a.thaw();
+    wait_until(
+        "B back to BACKUP",
+        TAKEOVER,
+        || !has_addr(h2, "eth0", VIP) && has_addr(h1, "eth0", VIP),
+        || logs(&ds),
+    );
+}
+
+/// VRRPv3 over IPv6 with a link-local first VIP (fe80::100) and fd00:: VIPs: the master
+/// holds all of them, the backup none; takeover when the master is frozen and back.
+#[test]
+fn v3_ipv6_election_takeover_and_back() {
+    if !e2e_ready("v3_ipv6_election_takeover_and_back", false) {
+        return;
+    }
+    let vips = ["fe80::100/64", "fd00::100/64", "fd00::101/64"];
+    let (lan, _dir, a, b) = pair("v6", &vips, |_, i| i);
+    let (h1, h2) = (lan.host(1), lan.host(2));
+    let ds = [&a, &b];
+    wait_holder("A master (IPv6)", "fd00::100", h1, &[h1, h2], &ds);
+    for v in ["fe80::100", "fd00::101"] {
+        assert!(has_addr(h1, "eth0", v), "A lacks {v}\n{}", logs(&ds));
+        assert!(!has_addr(h2, "eth0", v), "B has {v}\n{}", logs(&ds));
+    }
+    a.freeze();
+    wait_until(
+        "B holds all IPv6 VIPs",
+        TAKEOVER,
+        || {
+            ["fe80::100", "fd00::100", "fd00::101"]
+                .iter()
+                .all(|v| has_addr(h2, "eth0", v))
+        },
+        || logs(&ds),
+    );
+    a.thaw();
+    wait_until(
+        "B releases the IPv6 VIPs",
+        TAKEOVER,
+        || {
+            ["fe80::100", "fd00::100", "fd00::101"]
+                .iter()
+                .all(|v| !has_addr(h2, "eth0", v))
+        },
+        || logs(&ds),
+    );
+    assert!(has_addr(h1, "eth0", "fd00::100") && has_addr(h1, "eth0", "fe80::100"));
+}
+
+/// A tracking script with a weight moves the priority: A (150) tracks a script that fails
+/// while a flag file exists (weight -100, so 50 < B's 100): B preempts; the flag removed,
+/// A is back to 150 and preempts. Script security on (script_user root,
+/// enable_script_security, scripts in a root-owned 0755 directory).
+#[test]
+fn track_script_weight_moves_priority() {
+    if !e2e_ready("track_script_weight_moves_priority", false) {
+        return;
+    }
+    let lan = Lan::new("trk", 2);
+    let dir = TestDir::new("trk");
+    let (h1, h2) = (lan.host(1), lan.host(2));
+    let flag = dir.join("down");
+    let script = dir.write(
+        "check.sh",
+        &format!("#!/bin/sh\n[ ! -e {} ]\n", flag.display()),
+        true,
+    );
+    let text = format!(
+        "global_defs {{\n    router_id a\n    script_user root\n    enable_script_security\n}}\n\
+         vrrp_script chk {{\n    script \"{}\"\n    interval 1\n    weight -100\n    fall 1\n    rise 1\n}}\n{}",
+        script.display(),
+        Inst::new("VI_1", 51, 150, &["192.0.2.100/24"])
+            .with("track_script {\n        chk\n    }")
+            .text()
+    );
+    let a = Daemon::ours(h1, &dir, "a", &text);
+    let b = Daemon::ours(
+        h2,
+        &dir,
+        "b",
+        &conf(
+            "b",
+            &[],
+            &[Inst::new("VI_1", 51, 100, &["192.0.2.100/24"]).text()],
+        ),
+    );
+    let ds = [&a, &b];
+    wait_holder("A master (script OK)", VIP, h1, &[h1, h2], &ds);
+    std::fs::write(&flag, "").unwrap();
+    wait_holder(
+        "B preempts when A's script fails (A at 50)",
+        VIP,
+        h2,
+        &[h1, h2],
+        &ds,
+    );
+    a.signal_vrrp(Signal::SIGUSR1);
+    let data = || std::fs::read_to_string(a.tmp.join("keepalived.data")).unwrap_or_default();
+    wait_until(
+        "A data dump",
+        Duration::from_secs(5),
+        || data().contains("Effective priority"),
+        || a.tail(20),
+    );
+    assert!(data().contains("Effective priority = 50"), "{}", data());
+    std::fs::remove_file(&flag).unwrap();
+    wait_holder(
+        "A preempts back when its script succeeds",
+        VIP,
+        h1,
+        &[h1, h2],
+        &ds,
+    );
+    assert!(a.log_text().contains("chk"), "{}", a.tail(40));
+}
