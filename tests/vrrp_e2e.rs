@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::lan::{has_addr, holds_for, wait_until, Capture, Daemon, Lan, TestDir};
+use common::lan::{has_addr, holds_for, wait_until, Capture, Daemon, FifoReader, Lan, TestDir};
 use common::{e2e_ready, Netns};
 use nix::sys::signal::Signal;
 use std::time::Duration;
@@ -772,4 +772,406 @@ fn track_script_weight_moves_priority() {
         &ds,
     );
     assert!(a.log_text().contains("chk"), "{}", a.tail(40));
+}
+
+/// Notify hooks: notify_master/backup/fault/stop scripts run with their configured
+/// arguments, the generic `notify` script with `INSTANCE VI_1 STATE PRIORITY` appended, and
+/// both notify_fifo and vrrp_notify_fifo get keepalived's lines (`INSTANCE "VI_1" MASTER
+/// 150`) in order, through start (BACKUP, MASTER), link loss (FAULT), link back (BACKUP,
+/// MASTER) and SIGTERM (STOP).
+#[test]
+fn notify_scripts_and_fifos() {
+    if !e2e_ready("notify_scripts_and_fifos", false) {
+        return;
+    }
+    let lan = Lan::new("ntf", 1);
+    let dir = TestDir::new("ntf");
+    let h1 = lan.host(1);
+    let notes = dir.join("notes");
+    let generic = dir.join("generic");
+    let note = dir.write(
+        "note.sh",
+        &format!("#!/bin/sh\necho \"$@\" >> {}\n", notes.display()),
+        true,
+    );
+    let gen = dir.write(
+        "generic.sh",
+        &format!("#!/bin/sh\necho \"$@\" >> {}\n", generic.display()),
+        true,
+    );
+    let fifo = FifoReader::new(&dir.join("fifo"));
+    let vfifo = FifoReader::new(&dir.join("vfifo"));
+    let n = note.display();
+    let inst = Inst::new("VI_1", 51, 150, &["192.0.2.100/24"])
+        .with(&format!("notify_master \"{n} master arg2\""))
+        .with(&format!("notify_backup \"{n} backup\""))
+        .with(&format!("notify_fault \"{n} fault\""))
+        .with(&format!("notify_stop \"{n} stop\""))
+        .with(&format!("notify {}", gen.display()));
+    let globals = [
+        "script_user root".to_string(),
+        "enable_script_security".to_string(),
+        format!("notify_fifo {}", fifo.path.display()),
+        format!("vrrp_notify_fifo {}", vfifo.path.display()),
+    ];
+    let globals: Vec<&str> = globals.iter().map(String::as_str).collect();
+    let mut a = Daemon::ours(h1, &dir, "a", &conf("a", &globals, &[inst.text()]));
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_default();
+    let step = |fifo: &FifoReader, n: usize, a: &Daemon| {
+        wait_until(
+            &format!("{n} FIFO lines"),
+            TAKEOVER,
+            || fifo.lines().len() >= n,
+            || format!("{:?}\n{}", fifo.lines(), a.tail(40)),
+        );
+    };
+    step(&fifo, 2, &a);
+    h1.ip(&["link", "set", "eth0", "down"]);
+    step(&fifo, 3, &a);
+    h1.ip(&["link", "set", "eth0", "up"]);
+    step(&fifo, 5, &a);
+    assert_eq!(a.stop(), Some(0));
+    step(&fifo, 6, &a);
+    let want: Vec<String> = ["BACKUP", "MASTER", "FAULT", "BACKUP", "MASTER", "STOP"]
+        .iter()
+        .map(|s| format!("INSTANCE \"VI_1\" {s} 150"))
+        .collect();
+    assert_eq!(fifo.lines(), want, "notify_fifo\n{}", a.tail(60));
+    step(&vfifo, 6, &a);
+    assert_eq!(vfifo.lines(), want, "vrrp_notify_fifo");
+    // Scripts run asynchronously: wait for all, then compare (sorted: each is its own
+    // process, so two close together may append in either order).
+    wait_until(
+        "notify scripts",
+        Duration::from_secs(10),
+        || read(&notes).lines().count() >= 6 && read(&generic).lines().count() >= 6,
+        || {
+            format!(
+                "notes:\n{}\ngeneric:\n{}\n{}",
+                read(&notes),
+                read(&generic),
+                a.tail(60)
+            )
+        },
+    );
+    let sorted = |t: String| {
+        let mut v: Vec<String> = t.lines().map(str::to_string).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        sorted(read(&notes)),
+        [
+            "backup",
+            "backup",
+            "fault",
+            "master arg2",
+            "master arg2",
+            "stop"
+        ],
+        "specific notify scripts"
+    );
+    let mut want_generic: Vec<String> = ["BACKUP", "MASTER", "FAULT", "BACKUP", "MASTER", "STOP"]
+        .iter()
+        .map(|s| format!("INSTANCE VI_1 {s} 150"))
+        .collect();
+    want_generic.sort();
+    assert_eq!(
+        sorted(read(&generic)),
+        want_generic,
+        "generic notify script"
+    );
+}
+
+/// Sync group: VI_1 and VI_2 move together. On A, only VI_2 tracks a local interface;
+/// when it goes down, VI_2 goes FAULT and the group takes VI_1 (whose own link is fine)
+/// with it, so B becomes MASTER of both; when it comes back, A takes both back. The FIFO
+/// gets the group lines.
+#[test]
+fn sync_group_instances_move_together() {
+    if !e2e_ready("sync_group_instances_move_together", false) {
+        return;
+    }
+    let lan = Lan::new("syn", 2);
+    let dir = TestDir::new("syn");
+    let (h1, h2) = (lan.host(1), lan.host(2));
+    h1.add_veth("trk0", "trk1");
+    let group =
+        "vrrp_sync_group G1 {\n    group {\n        VI_1\n        VI_2\n    }\n}\n".to_string();
+    let fifo = FifoReader::new(&dir.join("fifo"));
+    let fifo_line = format!("notify_fifo {}", fifo.path.display());
+    let a = Daemon::ours(
+        h1,
+        &dir,
+        "a",
+        &conf(
+            "a",
+            &[&fifo_line],
+            &[
+                group.clone(),
+                Inst::new("VI_1", 51, 150, &["192.0.2.100/24"]).text(),
+                Inst::new("VI_2", 52, 150, &["192.0.2.102/24"])
+                    .with("track_interface {\n        trk0\n    }")
+                    .text(),
+            ],
+        ),
+    );
+    let b = Daemon::ours(
+        h2,
+        &dir,
+        "b",
+        &conf(
+            "b",
+            &[],
+            &[
+                group,
+                Inst::new("VI_1", 51, 100, &["192.0.2.100/24"]).text(),
+                Inst::new("VI_2", 52, 100, &["192.0.2.102/24"]).text(),
+            ],
+        ),
+    );
+    let ds = [&a, &b];
+    let both =
+        |ns: &Netns| has_addr(ns, "eth0", "192.0.2.100") && has_addr(ns, "eth0", "192.0.2.102");
+    let none =
+        |ns: &Netns| !has_addr(ns, "eth0", "192.0.2.100") && !has_addr(ns, "eth0", "192.0.2.102");
+    wait_until(
+        "A master of both",
+        SETTLE,
+        || both(h1) && none(h2),
+        || logs(&ds),
+    );
+    h1.ip(&["link", "set", "trk0", "down"]);
+    wait_until(
+        "B master of both after A's VI_2 tracked link went down",
+        TAKEOVER,
+        || both(h2) && none(h1),
+        || logs(&ds),
+    );
+    assert!(
+        a.count("(VI_1) Entering FAULT STATE") >= 1,
+        "VI_1 followed its group\n{}",
+        logs(&ds)
+    );
+    h1.ip(&["link", "set", "trk0", "up"]);
+    wait_until(
+        "A master of both again",
+        TAKEOVER,
+        || both(h1) && none(h2),
+        || logs(&ds),
+    );
+    wait_until(
+        "group lines",
+        TAKEOVER,
+        || {
+            fifo.lines()
+                .iter()
+                .filter(|l| l.starts_with("GROUP"))
+                .count()
+                >= 5
+        },
+        || format!("{:?}", fifo.lines()),
+    );
+    let groups: Vec<String> = fifo
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("GROUP"))
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            "GROUP \"G1\" BACKUP 0",
+            "GROUP \"G1\" MASTER 0",
+            "GROUP \"G1\" FAULT 0",
+            "GROUP \"G1\" BACKUP 0",
+            "GROUP \"G1\" MASTER 0",
+        ]
+    );
+}
+
+/// Reload (SIGHUP) without a flap: the MASTER stays MASTER (no new state line, no
+/// priority-0 advert), its adverts keep flowing (a capture shows no gap near the
+/// master-down interval, and the peer never leaves BACKUP), and the changed VIP list is
+/// applied (192.0.2.101 removed, 192.0.2.103 added, and the adverts carry the new list).
+#[test]
+fn reload_keeps_master_and_applies_vip_change() {
+    if !e2e_ready("reload_keeps_master_and_applies_vip_change", false)
+        || !common::lan::tool_ready("reload_keeps_master_and_applies_vip_change", "tcpdump")
+    {
+        return;
+    }
+    let before = ["192.0.2.100/24", "192.0.2.101/24"];
+    let after = ["192.0.2.100/24", "192.0.2.103/24"];
+    let (lan, dir, a, b) = pair("rld", &before, |_, i| i.advert("0.5"));
+    let (h1, h2) = (lan.host(1), lan.host(2));
+    let ds = [&a, &b];
+    wait_holder("A master", VIP, h1, &[h1, h2], &ds);
+    wait_until(
+        "B backup",
+        SETTLE,
+        || b.count("(VI_1) Entering BACKUP STATE") >= 1,
+        || logs(&ds),
+    );
+    let mut cap = Capture::start(h2, &dir, "rld", "eth0", "ip proto 112");
+    std::thread::sleep(Duration::from_millis(1200));
+    // Same configuration first (nothing to change), then the new VIP list on both.
+    a.reload();
+    wait_until(
+        "A reloaded",
+        TAKEOVER,
+        || a.count("Reload complete") >= 1 || a.count("Reload finished") >= 1,
+        || logs(&ds),
+    );
+    std::fs::write(
+        &a.conf,
+        conf(
+            "a",
+            &[],
+            &[Inst::new("VI_1", 51, 150, &after).advert("0.5").text()],
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        &b.conf,
+        conf(
+            "b",
+            &[],
+            &[Inst::new("VI_1", 51, 100, &after).advert("0.5").text()],
+        ),
+    )
+    .unwrap();
+    a.reload();
+    b.reload();
+    wait_until(
+        "A applies the new VIP list",
+        TAKEOVER,
+        || has_addr(h1, "eth0", "192.0.2.103") && !has_addr(h1, "eth0", "192.0.2.101"),
+        || logs(&ds),
+    );
+    holds_for(
+        "A master with the new list, B backup",
+        Duration::from_secs(2),
+        || {
+            has_addr(h1, "eth0", VIP)
+                && has_addr(h1, "eth0", "192.0.2.103")
+                && !has_addr(h2, "eth0", VIP)
+                && !has_addr(h2, "eth0", "192.0.2.103")
+        },
+        || logs(&ds),
+    );
+    let text = cap.stop();
+    assert_eq!(
+        a.count("Entering MASTER STATE"),
+        1,
+        "A flapped\n{}",
+        logs(&ds)
+    );
+    assert_eq!(
+        a.count("Entering BACKUP STATE"),
+        1,
+        "A flapped\n{}",
+        logs(&ds)
+    );
+    assert_eq!(
+        b.count("Entering MASTER STATE"),
+        0,
+        "B took over\n{}",
+        logs(&ds)
+    );
+    // A's adverts as the capture on B's link saw them: (time, text). With -v tcpdump
+    // prints the timestamped IP header line, then the VRRP line.
+    let mut adverts: Vec<(f64, &str)> = Vec::new();
+    let mut ts = 0.0;
+    for l in text.lines() {
+        if let Some(t) = l
+            .split_whitespace()
+            .next()
+            .and_then(|w| w.parse::<f64>().ok())
+        {
+            ts = t;
+        }
+        if l.contains("192.0.2.1 > 224.0.0.18: VRRP") && l.contains("vrid 51") {
+            adverts.push((ts, l));
+        }
+    }
+    assert!(adverts.len() >= 5, "too few adverts captured:\n{text}");
+    assert!(
+        adverts.iter().all(|(_, l)| l.contains("prio 150")),
+        "an advert with another priority (priority 0 = a flap):\n{text}"
+    );
+    let gap = adverts
+        .windows(2)
+        .map(|w| w[1].0 - w[0].0)
+        .fold(0.0, f64::max);
+    // Interval 0.5 s; the master-down interval is 1.5 s + skew.
+    assert!(
+        gap < 1.2,
+        "adverts paused {gap:.3} s across the reloads:\n{text}"
+    );
+    let last = adverts.last().unwrap().1;
+    assert!(
+        last.contains("192.0.2.103") && !last.contains("192.0.2.101"),
+        "last advert: {last}"
+    );
+    assert!(
+        adverts[0].1.contains("192.0.2.101"),
+        "first advert: {}",
+        adverts[0].1
+    );
+}
+
+/// VIPs that a killed (SIGKILL) previous run left on the interface are removed at start:
+/// A (alone, MASTER) is killed with its VIPs in place; B (higher priority) becomes MASTER;
+/// A restarted comes up as BACKUP and its stale VIPs are gone.
+#[test]
+fn stale_vips_of_a_killed_run_are_removed_at_start() {
+    if !e2e_ready("stale_vips_of_a_killed_run_are_removed_at_start", false) {
+        return;
+    }
+    let lan = Lan::new("stl", 2);
+    let dir = TestDir::new("stl");
+    let (h1, h2) = (lan.host(1), lan.host(2));
+    let vips = ["192.0.2.100/24", "192.0.2.101/24"];
+    let mut a = Daemon::ours(
+        h1,
+        &dir,
+        "a",
+        &conf("a", &[], &[Inst::new("VI_1", 51, 100, &vips).text()]),
+    );
+    wait_until(
+        "A master alone",
+        SETTLE,
+        || has_addr(h1, "eth0", VIP) && has_addr(h1, "eth0", "192.0.2.101"),
+        || a.tail(40),
+    );
+    a.kill();
+    assert!(
+        has_addr(h1, "eth0", VIP) && has_addr(h1, "eth0", "192.0.2.101"),
+        "SIGKILL left the VIPs"
+    );
+    let b = Daemon::ours(
+        h2,
+        &dir,
+        "b",
+        &conf("b", &[], &[Inst::new("VI_1", 51, 150, &vips).text()]),
+    );
+    wait_has("B master", h2, VIP, &[&a, &b]);
+    let backups = a.count("(VI_1) Entering BACKUP STATE");
+    a.spawn();
+    wait_until(
+        "restarted A in BACKUP",
+        SETTLE,
+        || a.count("(VI_1) Entering BACKUP STATE") > backups,
+        || logs(&[&a, &b]),
+    );
+    holds_for(
+        "A without the stale VIPs, B master",
+        Duration::from_secs(2),
+        || {
+            !has_addr(h1, "eth0", VIP)
+                && !has_addr(h1, "eth0", "192.0.2.101")
+                && has_addr(h2, "eth0", VIP)
+        },
+        || format!("{}\n{}", addr_table(&[h1, h2]), logs(&[&a, &b])),
+    );
 }

@@ -550,7 +550,7 @@ pub fn tool_ready(test: &str, tool: &str) -> bool {
 pub struct FifoReader {
     file: std::fs::File,
     pub path: PathBuf,
-    got: String,
+    got: std::cell::RefCell<String>,
 }
 
 impl FifoReader {
@@ -566,23 +566,24 @@ impl FifoReader {
         FifoReader {
             file,
             path: path.to_path_buf(),
-            got: String::new(),
+            got: std::cell::RefCell::new(String::new()),
         }
     }
 
     /// Everything read so far, complete lines only.
-    pub fn lines(&mut self) -> Vec<String> {
+    pub fn lines(&self) -> Vec<String> {
         use std::io::Read;
         let mut buf = [0u8; 4096];
+        let mut got = self.got.borrow_mut();
         loop {
-            match self.file.read(&mut buf) {
+            match (&self.file).read(&mut buf) {
                 Ok(0) => break,
-                Ok(n) => self.got.push_str(&String::from_utf8_lossy(&buf[..n])),
+                Ok(n) => got.push_str(&String::from_utf8_lossy(&buf[..n])),
                 Err(_) => break,
             }
         }
-        let end = self.got.rfind('\n').map_or(0, |i| i + 1);
-        self.got[..end].lines().map(str::to_string).collect()
+        let end = got.rfind('\n').map_or(0, |i| i + 1);
+        got[..end].lines().map(str::to_string).collect()
     }
 }
 
