@@ -82,6 +82,11 @@ impl VrrpService {
         &self.model
     }
 
+    /// STATS_CLEAR: zeroes the instances' counters.
+    pub fn clear_stats(&mut self) {
+        self.router.clear_stats();
+    }
+
     /// An input from the outside world (packet, link change, script result, ...).
     pub fn handle(&mut self, now: Instant, input: Input, env: &mut impl Env) {
         if let Input::ScriptResult { script, .. } = &input {

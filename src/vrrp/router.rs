@@ -442,6 +442,14 @@ impl Router {
         !self.started
     }
 
+    /// STATS_CLEAR: zeroes every instance's counters, as keepalived's
+    /// `vrrp_print_stats(true)` does after writing them (router-level drops are kept).
+    pub fn clear_stats(&mut self) {
+        for i in &mut self.instances {
+            i.stats = Default::default();
+        }
+    }
+
     // ------------------------------------------------------------------ interfaces
 
     pub(crate) fn ifindex_of(&self, name: &str) -> Option<u32> {
