@@ -1,0 +1,473 @@
+//! VRRP interop with the distribution's real keepalived (2.2.7) on the real kernel: ours on
+//! host 1, keepalived on host 2 of a bridged LAN of network namespaces.
+//!
+//! The matrix: VRRPv2/IPv4, VRRPv3/IPv4 and VRRPv3/IPv6 (one test each), and within each,
+//! four instances on the same link: ours the higher priority with multicast and with
+//! unicast, keepalived the higher priority with multicast and with unicast (VRRPv2 adds
+//! authentication PASS and AH, in both roles). For every
+//! instance: the higher priority holds the VIP (and only it), the other takes over when the
+//! master's VRRP process is frozen (SIGSTOP), and hands back when it resumes. Both
+//! processes are frozen in turn, so each side plays both roles.
+//!
+//! A last test runs the same sync-group configuration under ours and under keepalived
+//! through the same events and compares their notify FIFO lines.
+//!
+//! keepalived runs with `-n -l -D -G -P` and its own pid files in the test's directory; its
+//! configurations use no scripts (there is no keepalived_script user here).
+
+// Polling waits use the real clock.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use common::lan::{has_addr, wait_until, Daemon, FifoReader, Lan, TestDir};
+use common::{e2e_ready, Netns};
+use std::time::Duration;
+
+/// Generous bound for a takeover or hand-back (v2: master-down interval about 3.6 s).
+const TAKEOVER: Duration = Duration::from_secs(12);
+/// Bound for the first election.
+const SETTLE: Duration = Duration::from_secs(15);
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Side {
+    Ours,
+    Keepalived,
+}
+
+/// One instance of the matrix.
+struct Case {
+    name: String,
+    vrid: u8,
+    /// Which side has priority 150 (the other has 100).
+    master: Side,
+    unicast: bool,
+    /// VRRPv2 authentication: `PASS` or `AH`.
+    auth: Option<&'static str>,
+    /// The VIP checked for the holder; the instance's VIP list is `vips`.
+    vip: String,
+    vips: Vec<String>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fam {
+    V4,
+    V6,
+}
+
+struct Matrix {
+    version: u8,
+    fam: Fam,
+    advert_int: &'static str,
+    cases: Vec<Case>,
+}
+
+impl Matrix {
+    fn new(version: u8, fam: Fam, advert_int: &'static str, vrid_base: u8) -> Matrix {
+        let mut cases = Vec::new();
+        let mut kinds = vec![
+            (Side::Ours, false, None),
+            (Side::Ours, true, None),
+            (Side::Keepalived, false, None),
+            (Side::Keepalived, true, None),
+        ];
+        if version == 2 {
+            for auth in ["PASS", "AH"] {
+                kinds.push((Side::Ours, false, Some(auth)));
+                kinds.push((Side::Keepalived, false, Some(auth)));
+            }
+        }
+        for (k, (master, unicast, auth)) in kinds.into_iter().enumerate() {
+            let vrid = vrid_base + k as u8;
+            let (vip, vips) = match fam {
+                Fam::V4 => {
+                    let v = format!("192.0.2.{vrid}");
+                    (v.clone(), vec![format!("{v}/24")])
+                }
+                Fam::V6 => {
+                    let v = format!("fd00::{vrid}");
+                    // RFC 5798: the first address of an IPv6 instance is link-local.
+                    (
+                        v.clone(),
+                        vec![format!("fe80::{vrid}/64"), format!("{v}/64")],
+                    )
+                }
+            };
+            let who = match master {
+                Side::Ours => "ours",
+                Side::Keepalived => "ka",
+            };
+            let cast = match (auth, unicast) {
+                (Some(a), _) => a.to_lowercase(),
+                (None, true) => "ucast".into(),
+                (None, false) => "mcast".into(),
+            };
+            cases.push(Case {
+                name: format!("{who}_master_{cast}"),
+                vrid,
+                master,
+                unicast,
+                auth,
+                vip,
+                vips,
+            });
+        }
+        Matrix {
+            version,
+            fam,
+            advert_int,
+            cases,
+        }
+    }
+
+    /// The configuration for `side` on host `me` (1 = ours, 2 = keepalived).
+    fn conf(&self, side: Side) -> String {
+        let (me, peer) = match side {
+            Side::Ours => (1, 2),
+            Side::Keepalived => (2, 1),
+        };
+        let addr = |i: u8| match self.fam {
+            Fam::V4 => format!("192.0.2.{i}"),
+            Fam::V6 => format!("fd00::{i}"),
+        };
+        let mut s = format!("global_defs {{\n    router_id {side:?}\n}}\n");
+        for c in &self.cases {
+            let prio = if c.master == side { 150 } else { 100 };
+            s += &format!(
+                "vrrp_instance {} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {}\n    \
+                 priority {prio}\n    version {}\n    advert_int {}\n",
+                c.name, c.vrid, self.version, self.advert_int
+            );
+            if c.unicast {
+                s += &format!(
+                    "    unicast_src_ip {}\n    unicast_peer {{\n        {}\n    }}\n",
+                    addr(me),
+                    addr(peer)
+                );
+            }
+            if let Some(a) = c.auth {
+                s += &format!(
+                    "    authentication {{\n        auth_type {a}\n        auth_pass pw{}\n    }}\n",
+                    c.vrid
+                );
+            }
+            s += "    virtual_ipaddress {\n";
+            for v in &c.vips {
+                s += &format!("        {v}\n");
+            }
+            s += "    }\n}\n";
+        }
+        s
+    }
+}
+
+/// What must hold for one case in one phase.
+#[derive(Clone, Copy, Debug)]
+enum Want {
+    /// Only this side holds the VIP.
+    Alone(Side),
+    /// This side holds it (the other is frozen and keeps its own).
+    Has(Side),
+}
+
+struct Run<'a> {
+    lan: &'a Lan,
+    m: &'a Matrix,
+    ours: &'a Daemon,
+    ka: &'a Daemon,
+    /// Per phase, per case: time to reach the wanted state.
+    report: Vec<String>,
+}
+
+impl Run<'_> {
+    fn ns(&self, side: Side) -> &Netns {
+        match side {
+            Side::Ours => self.lan.host(1),
+            Side::Keepalived => self.lan.host(2),
+        }
+    }
+
+    fn ok(&self, c: &Case, w: Want) -> bool {
+        let has = |s: Side| has_addr(self.ns(s), "eth0", &c.vip);
+        match w {
+            Want::Alone(s) => {
+                let other = match s {
+                    Side::Ours => Side::Keepalived,
+                    Side::Keepalived => Side::Ours,
+                };
+                has(s) && !has(other)
+            }
+            Want::Has(s) => has(s),
+        }
+    }
+
+    /// Waits until every case is as `want` says; on timeout names every case that is not.
+    fn phase(&mut self, phase: &str, limit: Duration, want: impl Fn(&Case) -> Want) {
+        let start = std::time::Instant::now();
+        let mut done: Vec<Option<Duration>> = vec![None; self.m.cases.len()];
+        loop {
+            for (k, c) in self.m.cases.iter().enumerate() {
+                if done[k].is_none() && self.ok(c, want(c)) {
+                    done[k] = Some(start.elapsed());
+                }
+            }
+            // A case must hold at the end, not only once.
+            if done.iter().all(Option::is_some) && self.m.cases.iter().all(|c| self.ok(c, want(c)))
+            {
+                break;
+            }
+            if start.elapsed() > limit {
+                let bad: Vec<String> = self
+                    .m
+                    .cases
+                    .iter()
+                    .filter(|c| !self.ok(c, want(c)))
+                    .map(|c| format!("{} (vrid {}): want {:?}", c.name, c.vrid, want(c)))
+                    .collect();
+                panic!(
+                    "v{} {}: phase '{phase}': after {limit:?} not as wanted: {bad:?}\nours: {:?}\nka: {:?}\n{}{}",
+                    self.m.version,
+                    fam_name(self.m.fam),
+                    common::lan::addrs(self.ns(Side::Ours), "eth0"),
+                    common::lan::addrs(self.ns(Side::Keepalived), "eth0"),
+                    self.ours.tail(80),
+                    self.ka.tail(80)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        for (k, c) in self.m.cases.iter().enumerate() {
+            self.report.push(format!(
+                "v{} {} {:<17} {:<34} ok in {:.1} s",
+                self.m.version,
+                fam_name(self.m.fam),
+                c.name,
+                phase,
+                done[k].unwrap().as_secs_f64()
+            ));
+        }
+    }
+}
+
+fn fam_name(f: Fam) -> &'static str {
+    match f {
+        Fam::V4 => "IPv4",
+        Fam::V6 => "IPv6",
+    }
+}
+
+/// The whole scenario for one (version, family): both roles, multicast and unicast.
+fn matrix(tag: &str, m: Matrix) {
+    let lan = Lan::new(tag, 2);
+    let dir = TestDir::new(tag);
+    let ours = Daemon::ours(lan.host(1), &dir, "ours", &m.conf(Side::Ours));
+    let ka = Daemon::keepalived(lan.host(2), &dir, "ka", &m.conf(Side::Keepalived));
+    let mut run = Run {
+        lan: &lan,
+        m: &m,
+        ours: &ours,
+        ka: &ka,
+        report: Vec::new(),
+    };
+    // 1. The higher priority holds the VIP.
+    run.phase("election", SETTLE, |c| Want::Alone(c.master));
+    if m.fam == Fam::V6 {
+        for c in &m.cases {
+            let ll = c.vip.replace("fd00::", "fe80::");
+            assert!(
+                has_addr(run.ns(c.master), "eth0", &ll),
+                "{}: master lacks the link-local VIP {ll}",
+                c.name
+            );
+        }
+    }
+    // 2. Ours frozen: keepalived takes over ours' instances, keeps its own.
+    ours.freeze();
+    run.phase("ours frozen: keepalived takes over", TAKEOVER, |_| {
+        Want::Has(Side::Keepalived)
+    });
+    // 3. Ours resumes: hands back (ours preempts its instances; keepalived keeps its own).
+    ours.thaw();
+    run.phase("ours resumed: hand back", TAKEOVER, |c| {
+        Want::Alone(c.master)
+    });
+    // 4. keepalived frozen: ours takes over keepalived's instances.
+    ka.freeze();
+    run.phase("keepalived frozen: ours takes over", TAKEOVER, |_| {
+        Want::Has(Side::Ours)
+    });
+    // 5. keepalived resumes: hand back.
+    ka.thaw();
+    run.phase("keepalived resumed: hand back", TAKEOVER, |c| {
+        Want::Alone(c.master)
+    });
+    // No side took an instance it should not have had while the master was alive: each
+    // low side entered MASTER exactly once (during the freeze).
+    for c in &m.cases {
+        let (hi, lo) = match c.master {
+            Side::Ours => (&ours, &ka),
+            Side::Keepalived => (&ka, &ours),
+        };
+        let line = format!("({}) Entering MASTER STATE", c.name);
+        assert_eq!(
+            lo.count(&line),
+            1,
+            "{}: low side's MASTER entries\n{}",
+            c.name,
+            lo.tail(80)
+        );
+        assert_eq!(
+            hi.count(&line),
+            1,
+            "{}: high side's MASTER entries\n{}",
+            c.name,
+            hi.tail(80)
+        );
+    }
+    eprintln!("{}", run.report.join("\n"));
+}
+
+#[test]
+fn interop_v2_ipv4_both_roles_multicast_and_unicast() {
+    if !e2e_ready("interop_v2_ipv4_both_roles_multicast_and_unicast", true) {
+        return;
+    }
+    matrix("i2", Matrix::new(2, Fam::V4, "1", 11));
+}
+
+#[test]
+fn interop_v3_ipv4_both_roles_multicast_and_unicast() {
+    if !e2e_ready("interop_v3_ipv4_both_roles_multicast_and_unicast", true) {
+        return;
+    }
+    matrix("i3", Matrix::new(3, Fam::V4, "0.5", 21));
+}
+
+#[test]
+fn interop_v3_ipv6_both_roles_multicast_and_unicast() {
+    if !e2e_ready("interop_v3_ipv6_both_roles_multicast_and_unicast", true) {
+        return;
+    }
+    matrix("i6", Matrix::new(3, Fam::V6, "0.5", 31));
+}
+
+/// keepalived's notify FIFO lines, ours against the real thing: the same configuration (a
+/// sync group G1 of VI_1 and VI_2, VI_2 tracking a local interface, and VI_3 alone) runs
+/// under ours and under keepalived on two separate single-host LANs, through the same
+/// events: start, VI_2's tracked link down and up, the instance link down and up, SIGTERM.
+/// Each entity's sequence of lines (`INSTANCE "VI_1" MASTER 150`, `GROUP "G1" FAULT 0`,
+/// ...) must be identical, and so must the whole multiset.
+#[test]
+fn notify_fifo_lines_match_keepalived() {
+    if !e2e_ready("notify_fifo_lines_match_keepalived", true) {
+        return;
+    }
+    let dir = TestDir::new("nff");
+    let lans = [Lan::new("nfo", 1), Lan::new("nfk", 1)];
+    let fifos = [
+        FifoReader::new(&dir.join("ours.fifo")),
+        FifoReader::new(&dir.join("ka.fifo")),
+    ];
+    for l in &lans {
+        l.host(1).add_veth("trk0", "trk1");
+    }
+    let text = |fifo: &FifoReader| {
+        let inst = |name: &str, vrid: u8, prio: u8, extra: &str| {
+            format!(
+                "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    \
+                 priority {prio}\n    version 3\n    advert_int 0.2\n{extra}    virtual_ipaddress {{\n        \
+                 192.0.2.{vrid}/24\n    }}\n}}\n"
+            )
+        };
+        format!(
+            "global_defs {{\n    router_id nf\n    notify_fifo {}\n}}\n\
+             vrrp_sync_group G1 {{\n    group {{\n        VI_1\n        VI_2\n    }}\n}}\n{}{}{}",
+            fifo.path.display(),
+            inst("VI_1", 51, 150, ""),
+            inst(
+                "VI_2",
+                52,
+                120,
+                "    track_interface {\n        trk0\n    }\n"
+            ),
+            inst("VI_3", 53, 100, "")
+        )
+    };
+    let mut ours = Daemon::ours(lans[0].host(1), &dir, "ours", &text(&fifos[0]));
+    let mut ka = Daemon::keepalived(lans[1].host(1), &dir, "ka", &text(&fifos[1]));
+    let diag = |ours: &Daemon, ka: &Daemon| {
+        format!(
+            "ours: {:#?}\nka: {:#?}\n{}{}",
+            fifos[0].lines(),
+            fifos[1].lines(),
+            ours.tail(60),
+            ka.tail(60)
+        )
+    };
+    // Until both FIFOs have at least `n` lines and neither changed for a second.
+    let settle = |n: usize, ours: &Daemon, ka: &Daemon| {
+        let mut last = (usize::MAX, usize::MAX);
+        let mut since = std::time::Instant::now();
+        wait_until(
+            &format!("{n} FIFO lines from each, then quiet"),
+            SETTLE,
+            || {
+                let now = (fifos[0].lines().len(), fifos[1].lines().len());
+                if now != last {
+                    last = now;
+                    since = std::time::Instant::now();
+                }
+                now.0 >= n && now.1 >= n && since.elapsed() > Duration::from_secs(1)
+            },
+            || diag(ours, ka),
+        );
+    };
+    let both = |args: &[&str]| {
+        for l in &lans {
+            l.host(1).ip(args);
+        }
+    };
+    settle(8, &ours, &ka);
+    both(&["link", "set", "trk0", "down"]);
+    settle(11, &ours, &ka);
+    both(&["link", "set", "trk0", "up"]);
+    settle(17, &ours, &ka);
+    both(&["link", "set", "eth0", "down"]);
+    settle(21, &ours, &ka);
+    both(&["link", "set", "eth0", "up"]);
+    settle(29, &ours, &ka);
+    ours.stop();
+    ka.stop();
+    settle(33, &ours, &ka);
+    let per = |lines: &[String], who: &str| -> Vec<String> {
+        lines
+            .iter()
+            .filter(|l| l.contains(&format!("\"{who}\"")))
+            .cloned()
+            .collect()
+    };
+    let (o, k) = (fifos[0].lines(), fifos[1].lines());
+    for who in ["VI_1", "VI_2", "VI_3", "G1"] {
+        assert_eq!(
+            per(&o, who),
+            per(&k, who),
+            "{who}: ours (left) vs keepalived (right)\n{}",
+            diag(&ours, &ka)
+        );
+    }
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    assert_eq!(sorted(o.clone()), sorted(k.clone()), "{}", diag(&ours, &ka));
+    // And the sequence a reader sees is keepalived's too.
+    assert!(
+        o.contains(&"INSTANCE \"VI_1\" MASTER 150".to_string()),
+        "{o:?}"
+    );
+    assert!(o.contains(&"GROUP \"G1\" FAULT 0".to_string()), "{o:?}");
+    assert!(
+        o.contains(&"INSTANCE \"VI_3\" STOP 100".to_string()),
+        "{o:?}"
+    );
+}
