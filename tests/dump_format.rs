@@ -668,3 +668,195 @@ fn two_node_stats_match_keepalived() {
         mask_counts,
     );
 }
+
+// ------------------------------------------------------------------ end to end (root)
+
+const E2E_CONF: &str = r#"global_defs {
+  router_id e2e
+}
+vrrp_script chk {
+  script "/bin/true"
+  interval 1
+  weight 10
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority 150
+  advert_int 1
+  track_script {
+    chk
+  }
+  virtual_ipaddress {
+    192.0.2.100/24
+  }
+}
+vrrp_instance VI_6 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 52
+  priority 100
+  advert_int 1
+  virtual_ipaddress {
+    fd00::100/64
+  }
+}
+"#;
+
+/// What differs between two runs on two hosts: stamps, fds, MACs, link-local addresses,
+/// advert counts, and the IPv6-forwarding check stamp keepalived-rs does not keep.
+fn mask_run(line: &str) -> String {
+    let l = mask(line);
+    if l.starts_with("   MAC = ")
+        || l.starts_with("   IPv6 address = fe80:")
+        || l.starts_with("   Using src_ip = fe80:")
+    {
+        return l.split(" = ").next().unwrap_or("").to_string() + " = <run>";
+    }
+    mask_counts(&l)
+}
+
+/// keepalived-rs and keepalived 2.2.7 run the same configuration alone on identical
+/// links; SIGUSR1, SIGUSR2, the JSON signal and STATS_CLEAR sent to each main process give
+/// the same files (keepalived_parent.data, keepalived.data, keepalived.stats,
+/// keepalived.json in $TMPDIR, mode 0600) up to what differs between two runs.
+#[test]
+fn e2e_dumps_match_keepalived_run_side_by_side() {
+    use common::lan::{wait_until, Daemon, Lan, TestDir};
+    use nix::sys::signal::Signal;
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::Duration;
+    if !common::e2e_ready("e2e_dumps_match_keepalived_run_side_by_side", true) {
+        return;
+    }
+    let (lan_ours, lan_ka) = (Lan::new("dpo", 1), Lan::new("dpk", 1));
+    let dir = TestDir::new("dump");
+    let ours = Daemon::ours(lan_ours.host(1), &dir, "ours", E2E_CONF);
+    let ka = Daemon::keepalived(lan_ka.host(1), &dir, "ka", E2E_CONF);
+    let ds = [&ours, &ka];
+    let logs = || {
+        ds.iter()
+            .map(|d| format!("--- {}\n{}", d.name, d.tail(40)))
+            .collect::<String>()
+    };
+    for d in ds {
+        wait_until(
+            &format!("{} to be MASTER twice", d.name),
+            Duration::from_secs(15),
+            || d.count("Entering MASTER STATE") >= 2,
+            logs,
+        );
+    }
+    // nix has no realtime signals: kill(1) sends them.
+    let rt = |d: &Daemon, sig: i32| {
+        let ok = std::process::Command::new("kill")
+            .args([format!("-{sig}"), d.main_pid().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -{sig} {}", d.name);
+    };
+    let sigjson = libc::SIGRTMIN() + 2;
+    let read = |d: &Daemon, f: &str| std::fs::read_to_string(d.tmp.join(f)).unwrap_or_default();
+    for d in ds {
+        d.signal_main(Signal::SIGUSR1);
+        d.signal_main(Signal::SIGUSR2);
+        rt(d, sigjson);
+    }
+    for d in ds {
+        wait_until(
+            &format!("{} dumps", d.name),
+            Duration::from_secs(10),
+            || {
+                read(d, "keepalived_parent.data").ends_with("umask = 0177\n")
+                    && read(d, "keepalived.data").contains("------< Interfaces >------")
+                    && read(d, "keepalived.stats").contains("VRRP Instance: VI_6")
+                    && read(d, "keepalived.json").ends_with("]\n")
+            },
+            logs,
+        );
+        // Give the writer time to finish the last file completely.
+        std::thread::sleep(Duration::from_millis(300));
+        for f in [
+            "keepalived_parent.data",
+            "keepalived.data",
+            "keepalived.stats",
+            "keepalived.json",
+        ] {
+            let mode = std::fs::metadata(d.tmp.join(f))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{} {f}", d.name);
+        }
+    }
+    assert_eq!(
+        read(&ours, "keepalived_parent.data"),
+        read(&ka, "keepalived_parent.data"),
+        "keepalived_parent.data"
+    );
+    let theirs: String = read(&ka, "keepalived.data")
+        .lines()
+        .filter(|l| !l.contains("IPv6 forwarding. Last checked"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    same(
+        "keepalived.data (run)",
+        &read(&ours, "keepalived.data"),
+        &theirs,
+        mask_run,
+    );
+    same(
+        "keepalived.stats (run)",
+        &read(&ours, "keepalived.stats"),
+        &read(&ka, "keepalived.stats"),
+        mask_counts,
+    );
+    let j = |d: &Daemon| {
+        mask_field(
+            &mask_field(&mask_json(&read(d, "keepalived.json")), "advert_rcvd"),
+            "advert_sent",
+        )
+    };
+    assert_eq!(j(&ours), j(&ka), "keepalived.json (run)");
+
+    // STATS_CLEAR: the counters are written, then zeroed.
+    let clear = libc::SIGRTMAX() - 1;
+    for d in ds {
+        let _ = std::fs::remove_file(d.tmp.join("keepalived.stats"));
+        rt(d, clear);
+        wait_until(
+            &format!("{} STATS_CLEAR", d.name),
+            Duration::from_secs(10),
+            || read(d, "keepalived.stats").contains("VRRP Instance: VI_6"),
+            logs,
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        let before = read(d, "keepalived.stats");
+        assert!(
+            before.contains("  Became master: 1\n"),
+            "{}: {before}",
+            d.name
+        );
+        let _ = std::fs::remove_file(d.tmp.join("keepalived.stats"));
+        d.signal_main(Signal::SIGUSR2);
+        wait_until(
+            &format!("{} stats after clear", d.name),
+            Duration::from_secs(10),
+            || read(d, "keepalived.stats").contains("VRRP Instance: VI_6"),
+            logs,
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        let after = read(d, "keepalived.stats");
+        assert!(
+            after.contains("  Became master: 0\n"),
+            "{}: {after}",
+            d.name
+        );
+    }
+    assert!(
+        ours.count("Printing and clearing VRRP stats for process(") >= 1,
+        "{}",
+        logs()
+    );
+}
