@@ -268,8 +268,8 @@ fn wait_has(what: &str, ns: &Netns, vip: &str, ds: &[&Daemon]) -> Duration {
     wait_until(what, TAKEOVER, || has_addr(ns, "eth0", vip), || logs(ds))
 }
 
-/// Takeover when the master is frozen (SIGSTOP: no adverts, its VIPs stay), and the frozen
-/// master takes its role back when it resumes (its higher-priority adverts send the backup
+/// Takeover when the master is frozen (SIGSTOP: no adverts, its VIPs stay; the new master
+/// sends gratuitous ARP), and the frozen master takes its role back when it resumes (its higher-priority adverts send the backup
 /// back to BACKUP, which releases the VIPs).
 #[test]
 fn takeover_when_master_frozen_and_back_when_it_resumes() {
@@ -279,12 +279,27 @@ fn takeover_when_master_frozen_and_back_when_it_resumes() {
     ) {
         return;
     }
-    let (lan, _dir, a, b) = pair("frz", &["192.0.2.100/24"], |_, i| i);
+    let (lan, dir, a, b) = pair("frz", &["192.0.2.100/24"], |_, i| i);
     let (h1, h2) = (lan.host(1), lan.host(2));
     let ds = [&a, &b];
     wait_holder("A master", VIP, h1, &[h1, h2], &ds);
+    let tcpdump = common::lan::tool_ready("takeover_when_master_frozen", "tcpdump");
+    let mut cap = tcpdump.then(|| Capture::start(h1, &dir, "garp", "eth0", "arp"));
     a.freeze();
     wait_has("B to take over from frozen A", h2, VIP, &ds);
+    // The new master announces the VIP with gratuitous ARP (seen on the frozen one's link).
+    if let Some(cap) = cap.as_mut() {
+        wait_until(
+            "gratuitous ARP for the VIP from B",
+            TAKEOVER,
+            || {
+                cap.text()
+                    .contains("who-has 192.0.2.100 (ff:ff:ff:ff:ff:ff) tell 192.0.2.100")
+            },
+            || cap.text(),
+        );
+        cap.stop();
+    }
     assert!(
         b.count("(VI_1) Entering MASTER STATE") == 1,
         "{}",
@@ -667,14 +682,16 @@ fn v2_auth_pass_elects_and_refuses_wrong_password() {
 }
 
 /// VRRPv3 over IPv6 with a link-local first VIP (fe80::100) and fd00:: VIPs: the master
-/// holds all of them, the backup none; takeover when the master is frozen and back.
+/// holds all of them, the backup none; takeover when the master is frozen (announced with
+/// unsolicited NAs) and back; takeover when the master's link goes down (which flushes its
+/// IPv6 addresses) and back when it returns.
 #[test]
 fn v3_ipv6_election_takeover_and_back() {
     if !e2e_ready("v3_ipv6_election_takeover_and_back", false) {
         return;
     }
     let vips = ["fe80::100/64", "fd00::100/64", "fd00::101/64"];
-    let (lan, _dir, a, b) = pair("v6", &vips, |_, i| i);
+    let (lan, dir, a, b) = pair("v6", &vips, |_, i| i);
     let (h1, h2) = (lan.host(1), lan.host(2));
     let ds = [&a, &b];
     wait_holder("A master (IPv6)", "fd00::100", h1, &[h1, h2], &ds);
@@ -682,6 +699,8 @@ fn v3_ipv6_election_takeover_and_back() {
         assert!(has_addr(h1, "eth0", v), "A lacks {v}\n{}", logs(&ds));
         assert!(!has_addr(h2, "eth0", v), "B has {v}\n{}", logs(&ds));
     }
+    let tcpdump = common::lan::tool_ready("v3_ipv6_election_takeover_and_back", "tcpdump");
+    let mut cap = tcpdump.then(|| Capture::start(h1, &dir, "na", "eth0", "icmp6"));
     a.freeze();
     wait_until(
         "B holds all IPv6 VIPs",
@@ -693,6 +712,22 @@ fn v3_ipv6_election_takeover_and_back() {
         },
         || logs(&ds),
     );
+    // The new master announces its VIPs with unsolicited neighbour adverts.
+    if let Some(cap) = cap.as_mut() {
+        for v in ["fd00::100", "fe80::100"] {
+            wait_until(
+                &format!("unsolicited NA for {v} from B"),
+                TAKEOVER,
+                || {
+                    cap.text().lines().any(|l| {
+                        l.contains("neighbor advertisement") && l.contains(&format!("tgt is {v},"))
+                    })
+                },
+                || cap.text(),
+            );
+        }
+        cap.stop();
+    }
     a.thaw();
     wait_until(
         "B releases the IPv6 VIPs",
@@ -705,6 +740,24 @@ fn v3_ipv6_election_takeover_and_back() {
         || logs(&ds),
     );
     assert!(has_addr(h1, "eth0", "fd00::100") && has_addr(h1, "eth0", "fe80::100"));
+    // Link loss: the kernel flushes the interface's IPv6 addresses (link-local included);
+    // when the link returns, A is master again with a fresh link-local source.
+    h1.ip(&["link", "set", "eth0", "down"]);
+    wait_until(
+        "B holds the VIPs while A's link is down",
+        TAKEOVER,
+        || has_addr(h2, "eth0", "fd00::100") && !has_addr(h1, "eth0", "fd00::100"),
+        || logs(&ds),
+    );
+    h1.ip(&["link", "set", "eth0", "up"]);
+    wait_holder(
+        "A master again after link up",
+        "fd00::100",
+        h1,
+        &[h1, h2],
+        &ds,
+    );
+    assert!(has_addr(h1, "eth0", "fe80::100"), "{}", logs(&ds));
 }
 
 /// A tracking script with a weight moves the priority: A (150) tracks a script that fails
@@ -1174,4 +1227,65 @@ fn stale_vips_of_a_killed_run_are_removed_at_start() {
         },
         || format!("{}\n{}", addr_table(&[h1, h2]), logs(&[&a, &b])),
     );
+}
+
+/// A reload that lowers the master's priority below the backup's, adds an instance and
+/// then removes it: the backup preempts (A's adverts now say 50), the added instance starts
+/// (BACKUP, then MASTER with its VIP), and the removed one gives its VIP up with a
+/// priority-0 advert.
+#[test]
+fn reload_changes_priority_adds_and_removes_instances() {
+    if !e2e_ready("reload_changes_priority_adds_and_removes_instances", false) {
+        return;
+    }
+    let (lan, _dir, a, b) = pair("prl", &["192.0.2.100/24"], |_, i| i);
+    let (h1, h2) = (lan.host(1), lan.host(2));
+    let ds = [&a, &b];
+    wait_holder("A master", VIP, h1, &[h1, h2], &ds);
+    std::fs::write(
+        &a.conf,
+        conf(
+            "a",
+            &[],
+            &[
+                Inst::new("VI_1", 51, 50, &["192.0.2.100/24"]).text(),
+                Inst::new("VI_2", 52, 150, &["192.0.2.102/24"]).text(),
+            ],
+        ),
+    )
+    .unwrap();
+    a.reload();
+    wait_holder(
+        "B master of VI_1 after A's priority drop",
+        VIP,
+        h2,
+        &[h1, h2],
+        &ds,
+    );
+    wait_has("A master of new VI_2", h1, "192.0.2.102", &ds);
+    std::fs::write(
+        &a.conf,
+        conf(
+            "a",
+            &[],
+            &[Inst::new("VI_1", 51, 50, &["192.0.2.100/24"]).text()],
+        ),
+    )
+    .unwrap();
+    a.reload();
+    wait_until(
+        "A drops removed VI_2's VIP",
+        TAKEOVER,
+        || !has_addr(h1, "eth0", "192.0.2.102"),
+        || logs(&ds),
+    );
+    assert!(a.count("(VI_2) sent 0 priority") >= 1, "{}", logs(&ds));
+    // VI_1 kept running through both reloads: A stays its BACKUP, B its MASTER.
+    holds_for(
+        "B master of VI_1",
+        Duration::from_secs(1),
+        || has_addr(h2, "eth0", VIP) && !has_addr(h1, "eth0", VIP),
+        || logs(&ds),
+    );
+    assert_eq!(b.count("(VI_1) Entering MASTER STATE"), 1, "{}", logs(&ds));
 }

@@ -498,8 +498,17 @@ impl Capture {
         std::fs::read_to_string(&self.out).unwrap_or_default()
     }
 
-    /// Stops tcpdump (SIGINT, so it flushes) and returns what it printed.
+    /// Stops tcpdump and returns what it printed. tcpdump exits on SIGINT without printing
+    /// packets still queued in its ring, so first wait until its output stops growing.
     pub fn stop(&mut self) -> String {
+        let size = || std::fs::metadata(&self.out).map_or(0, |m| m.len());
+        let (start, mut last, mut quiet) = (Instant::now(), size(), 0);
+        while quiet < 3 && start.elapsed() < Duration::from_secs(3) {
+            std::thread::sleep(Duration::from_millis(100));
+            let now = size();
+            quiet = if now == last { quiet + 1 } else { 0 };
+            last = now;
+        }
         if let Some(mut c) = self.child.take() {
             let pid = nix::unistd::Pid::from_raw(c.id() as i32);
             let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
