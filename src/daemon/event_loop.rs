@@ -7,6 +7,7 @@
 use super::dump;
 use super::lifecycle::Daemon;
 use super::linux::{LinuxEnv, Spawn};
+use super::record::Recorder;
 use super::trackers;
 use super::vrrp::VrrpService;
 use crate::os::host::LinuxHost;
@@ -55,8 +56,29 @@ fn start_vrrp(ctx: &mut C, d: &mut Daemon) {
     let keys = env.prepare(&model);
     let now = ctx.update_now();
     let ifaces = env.ifaces.all();
+    if let Some(path) = d.opts.record.clone() {
+        match Recorder::create(&path) {
+            Ok(mut r) => {
+                let text = std::fs::read_to_string(&d.current.path).unwrap_or_default();
+                r.start(
+                    now,
+                    &d.current.path,
+                    d.opts.config_id.as_deref(),
+                    &text,
+                    &ifaces,
+                );
+                d.recorder = Some(r);
+            }
+            Err(e) => error!("cannot record to {}: {e}", path.display()),
+        }
+    }
     match VrrpService::new(&model, &ifaces, now, &mut env) {
-        Ok(svc) => d.vrrp = Some(svc),
+        Ok(svc) => {
+            if let Some(r) = d.recorder.as_mut() {
+                r.observe(now, svc.router());
+            }
+            d.vrrp = Some(svc);
+        }
         Err(e) => {
             error!(target: "vrrp", "{e}; VRRP not started");
             return;
@@ -204,11 +226,17 @@ fn on_monitor(ctx: &mut C, d: &mut Daemon, fd: i32) {
     after(ctx, d);
 }
 
-/// One input into the engine.
+/// One input into the engine (recorded first with `--record`).
 fn feed(ctx: &mut C, d: &mut Daemon, input: Input) {
     let now = ctx.update_now();
+    if let Some(r) = d.recorder.as_mut() {
+        r.record(now, &input);
+    }
     if let (Some(svc), Some(env)) = (d.vrrp.as_mut(), d.env.as_mut()) {
         svc.handle(now, input, env);
+        if let Some(r) = d.recorder.as_mut() {
+            r.observe(now, svc.router());
+        }
     }
 }
 
@@ -266,8 +294,14 @@ fn after(ctx: &mut C, d: &mut Daemon) {
         let id = ctx.add_timer_at(t, |ctx, d: &mut Daemon, _| {
             d.vrrp_timer = None;
             let now = ctx.update_now();
+            if let Some(r) = d.recorder.as_mut() {
+                r.record_timeout(now);
+            }
             if let (Some(svc), Some(env)) = (d.vrrp.as_mut(), d.env.as_mut()) {
                 svc.handle_timeout(now, env);
+                if let Some(r) = d.recorder.as_mut() {
+                    r.observe(now, svc.router());
+                }
             }
             after(ctx, d);
         });
@@ -308,8 +342,15 @@ fn reload(ctx: &mut C, d: &mut Daemon) {
 /// SIGTERM/SIGINT: priority-0 adverts, VIPs removed, STOP notifies, then leave the loop.
 fn stop(ctx: &mut C, d: &mut Daemon) {
     let now = ctx.update_now();
+    if let Some(r) = d.recorder.as_mut() {
+        r.record(now, &Input::Shutdown);
+    }
     if let (Some(svc), Some(env)) = (d.vrrp.as_mut(), d.env.as_mut()) {
         svc.shutdown(now, env);
+        if let Some(r) = d.recorder.as_mut() {
+            r.observe(now, svc.router());
+            r.flush();
+        }
         // STOP scripts outlive us if need be; keepalived gives them a second.
         for s in env.spawns.drain(..) {
             let cmd = match s {

@@ -36,6 +36,8 @@ pub struct Daemon {
     pub vrrp_timer: Option<(scheduler::ThreadId, scheduler::Instant)>,
     /// inotify watching the track files' directories.
     pub inotify: Option<nix::sys::inotify::Inotify>,
+    /// `--record FILE`: every engine input with its time, for replay in the simulator.
+    pub recorder: Option<super::record::Recorder>,
 }
 
 /// The pid files this run writes: the main one always; the VRRP, checkers and BFD ones when
@@ -135,6 +137,7 @@ impl Daemon {
             env: None,
             vrrp_timer: None,
             inotify: None,
+            recorder: None,
         })
     }
 
