@@ -723,17 +723,83 @@ fn mask_run(line: &str) -> String {
 /// keepalived.json in $TMPDIR, mode 0600) up to what differs between two runs.
 #[test]
 fn e2e_dumps_match_keepalived_run_side_by_side() {
+    side_by_side("dp", E2E_CONF, "Entering MASTER STATE", 2, true);
+}
+
+const E2E_FAULT_CONF: &str = r#"global_defs {
+  router_id e2e-fault
+  notification_email {
+    ops@example.com
+  }
+  notification_email_from ka@example.com
+  smtp_server 192.0.2.250
+  vrrp_garp_interval 0.01
+}
+vrrp_sync_group G {
+  group {
+    VI_1
+    VI_2
+  }
+  notify_master "/bin/true group"
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 61
+  priority 100
+  track_interface {
+    vx1
+  }
+  virtual_ipaddress {
+    192.0.2.110/24
+  }
+  notify "/bin/true"
+}
+vrrp_instance VI_2 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 62
+  priority 100
+  nopreempt
+  unicast_peer {
+    192.0.2.9
+  }
+  virtual_ipaddress {
+    192.0.2.111
+  }
+  virtual_routes {
+    198.18.1.0/24 dev eth0
+  }
+}
+"#;
+
+/// The same with instances in FAULT (a tracked link down, the other held by its sync
+/// group), a unicast instance, a virtual route, e-mail settings and GARP pacing.
+#[test]
+fn e2e_fault_dumps_match_keepalived_run_side_by_side() {
+    side_by_side("df", E2E_FAULT_CONF, "entering FAULT state", 1, false);
+}
+
+fn side_by_side(tag: &str, conf: &str, wait_line: &str, wait_n: usize, check_clear: bool) {
     use common::lan::{wait_until, Daemon, Lan, TestDir};
     use nix::sys::signal::Signal;
     use std::os::unix::fs::PermissionsExt;
     use std::time::Duration;
-    if !common::e2e_ready("e2e_dumps_match_keepalived_run_side_by_side", true) {
+    if !common::e2e_ready(&format!("dump_format side_by_side {tag}"), true) {
         return;
     }
-    let (lan_ours, lan_ka) = (Lan::new("dpo", 1), Lan::new("dpk", 1));
-    let dir = TestDir::new("dump");
-    let ours = Daemon::ours(lan_ours.host(1), &dir, "ours", E2E_CONF);
-    let ka = Daemon::keepalived(lan_ka.host(1), &dir, "ka", E2E_CONF);
+    let (lan_ours, lan_ka) = (
+        Lan::new(&format!("{tag}o"), 1),
+        Lan::new(&format!("{tag}k"), 1),
+    );
+    for lan in [&lan_ours, &lan_ka] {
+        // A link that stays down, for track_interface.
+        lan.host(1)
+            .ip(&["link", "add", "vx1", "type", "veth", "peer", "name", "vx2"]);
+    }
+    let dir = TestDir::new(&format!("dump-{tag}"));
+    let ours = Daemon::ours(lan_ours.host(1), &dir, "ours", conf);
+    let ka = Daemon::keepalived(lan_ka.host(1), &dir, "ka", conf);
     let ds = [&ours, &ka];
     let logs = || {
         ds.iter()
@@ -742,12 +808,14 @@ fn e2e_dumps_match_keepalived_run_side_by_side() {
     };
     for d in ds {
         wait_until(
-            &format!("{} to be MASTER twice", d.name),
+            &format!("{} to log '{wait_line}' x{wait_n}", d.name),
             Duration::from_secs(15),
-            || d.count("Entering MASTER STATE") >= 2,
+            || d.count(wait_line) >= wait_n,
             logs,
         );
     }
+    // Let both settle (the sync group follows, GARP bursts end).
+    std::thread::sleep(Duration::from_millis(1500));
     // nix has no realtime signals: kill(1) sends them.
     let rt = |d: &Daemon, sig: i32| {
         let ok = std::process::Command::new("kill")
@@ -770,7 +838,7 @@ fn e2e_dumps_match_keepalived_run_side_by_side() {
             || {
                 read(d, "keepalived_parent.data").ends_with("umask = 0177\n")
                     && read(d, "keepalived.data").contains("------< Interfaces >------")
-                    && read(d, "keepalived.stats").contains("VRRP Instance: VI_6")
+                    && read(d, "keepalived.stats").ends_with("    Sent: 0\n")
                     && read(d, "keepalived.json").ends_with("]\n")
             },
             logs,
@@ -820,6 +888,9 @@ fn e2e_dumps_match_keepalived_run_side_by_side() {
     };
     assert_eq!(j(&ours), j(&ka), "keepalived.json (run)");
 
+    if !check_clear {
+        return;
+    }
     // STATS_CLEAR: the counters are written, then zeroed.
     let clear = libc::SIGRTMAX() - 1;
     for d in ds {

@@ -86,7 +86,7 @@ fn data(c: &DumpCtx<'_>, r: &Router, idx: usize) -> String {
     o.raw("nopreempt", b(cfg.nopreempt));
     o.raw("preempt_delay", cfg.preempt_delay_us / 1_000_000);
     o.raw("state", inst.state().number());
-    o.raw("wantstate", inst.wantstate().number());
+    o.raw("wantstate", super::vrrp::ka_wantstate(inst).number());
     o.raw("version", if cfg.version == Version::V3 { 3 } else { 2 });
     o.raw("smtp_alert", b(m.is_some_and(|m| m.smtp_alert)));
     o.raw("notify_deleted", b(cfg.notify_deleted));

@@ -42,6 +42,17 @@ fn state_str(s: State) -> &'static str {
     }
 }
 
+/// keepalived's `wantstate`: FAULT whenever the instance is in FAULT (it sets it so on
+/// every way into FAULT: at start, on a tracker fault and when its sync group faults);
+/// otherwise the engine's state disregarding the sync group.
+pub fn ka_wantstate(inst: &Instance) -> State {
+    if inst.state() == State::Fault {
+        State::Fault
+    } else {
+        inst.wantstate()
+    }
+}
+
 /// `%ld.%6.6ld (ctime_us)` of a monotonic instant.
 fn stamp(c: &DumpCtx<'_>, t: scheduler::Instant) -> String {
     let (s, us) = c.sys.wall(t);
@@ -653,7 +664,7 @@ fn instance(c: &DumpCtx<'_>, r: &Router, idx: usize, o: &mut String) {
     } else {
         w!(o, "   Flags: none");
     }
-    w!(o, "   Wantstate = {}", state_str(inst.wantstate()));
+    w!(o, "   Wantstate = {}", state_str(ka_wantstate(inst)));
     w!(o, "   Number of config faults = 0");
     w!(
         o,
