@@ -137,7 +137,12 @@ impl VrrpService {
         self.flush(env);
         self.model = model.clone();
         let used = self.router_config_scripts();
-        self.scripts = script_slots(model, used, now);
+        let old = std::mem::replace(&mut self.scripts, script_slots(model, used, now));
+        // A script still running from before the reload reports under its id; until it
+        // does, do not start a second copy (never two at once).
+        for s in &mut self.scripts {
+            s.running = old.iter().any(|o| o.id == s.id && o.running);
+        }
         self.start_due_scripts(now, env);
         Ok(())
     }
