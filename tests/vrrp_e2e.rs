@@ -1289,3 +1289,67 @@ fn reload_changes_priority_adds_and_removes_instances() {
     );
     assert_eq!(b.count("(VI_1) Entering MASTER STATE"), 1, "{}", logs(&ds));
 }
+
+/// A reload while a tracking script runs does not start a second copy of it: each script
+/// runs at most once at a time (the copy started before the reload reports first). The
+/// script records an overlap when it finds its own lock taken.
+#[test]
+fn reload_never_runs_a_track_script_twice_at_once() {
+    if !e2e_ready("reload_never_runs_a_track_script_twice_at_once", false) {
+        return;
+    }
+    let lan = Lan::new("rts", 1);
+    let dir = TestDir::new("rts");
+    let h1 = lan.host(1);
+    let (lock, overlaps, runs) = (dir.join("lock"), dir.join("overlaps"), dir.join("runs"));
+    let script = dir.write(
+        "slow.sh",
+        &format!(
+            "#!/bin/sh\necho run >> {runs}\nmkdir {lock} 2>/dev/null || echo overlap >> {ov}\n\
+             sleep 1\nrmdir {lock} 2>/dev/null\nexit 0\n",
+            runs = runs.display(),
+            lock = lock.display(),
+            ov = overlaps.display()
+        ),
+        true,
+    );
+    let text = format!(
+        "global_defs {{\n    router_id a\n    script_user root\n    enable_script_security\n}}\n\
+         vrrp_script slow {{\n    script \"{}\"\n    interval 2\n    timeout 5\n    weight -10\n}}\n{}",
+        script.display(),
+        Inst::new("VI_1", 51, 150, &["192.0.2.100/24"])
+            .with("track_script {\n        slow\n    }")
+            .text()
+    );
+    let a = Daemon::ours(h1, &dir, "a", &text);
+    let runs_now = || {
+        std::fs::read_to_string(&runs)
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    for k in 0..3 {
+        // Reload while the script is inside its critical section.
+        wait_until(
+            "the track script running",
+            TAKEOVER,
+            || lock.exists() && runs_now() > k,
+            || a.tail(40),
+        );
+        a.reload();
+        wait_until(
+            "reload done",
+            TAKEOVER,
+            || a.count("Reload complete") > k,
+            || a.tail(40),
+        );
+        std::thread::sleep(Duration::from_millis(1200));
+    }
+    wait_until("another run", TAKEOVER, || runs_now() >= 4, || a.tail(40));
+    assert!(
+        !overlaps.exists(),
+        "the track script ran twice at once after a reload ({} runs)\n{}",
+        runs_now(),
+        a.tail(60)
+    );
+}
