@@ -7,7 +7,11 @@
 //! authentication PASS and AH, in both roles). For every
 //! instance: the higher priority holds the VIP (and only it), the other takes over when the
 //! master's VRRP process is frozen (SIGSTOP), and hands back when it resumes. Both
-//! processes are frozen in turn, so each side plays both roles.
+//! processes are frozen in turn, so each side plays both roles. Then each side is stopped
+//! with SIGTERM in turn: its priority-0 adverts hand everything to the other (whose log
+//! says it received priority 0), and a restarted keepalived preempts its instances back.
+//! The IPv4 matrices add an equal-priority instance: no preemption on a tie, and when both
+//! are MASTER at once (after a freeze) the higher address, keepalived's, wins.
 //!
 //! A last test runs the same sync-group configuration under ours and under keepalived
 //! through the same events and compares their notify FIFO lines.
@@ -44,6 +48,10 @@ struct Case {
     unicast: bool,
     /// VRRPv2 authentication: `PASS` or `AH`.
     auth: Option<&'static str>,
+    /// Equal priorities (100 both). A backup never preempts an equal priority (RFC 5798
+    /// §6.4.2), so whoever is first stays; when both are MASTER at once (one resumes from a
+    /// freeze), the higher primary address wins (§6.4.3): keepalived's 192.0.2.2.
+    tie: bool,
     /// The VIP checked for the holder; the instance's VIP list is `vips`.
     vip: String,
     vips: Vec<String>,
@@ -66,18 +74,21 @@ impl Matrix {
     fn new(version: u8, fam: Fam, advert_int: &'static str, vrid_base: u8) -> Matrix {
         let mut cases = Vec::new();
         let mut kinds = vec![
-            (Side::Ours, false, None),
-            (Side::Ours, true, None),
-            (Side::Keepalived, false, None),
-            (Side::Keepalived, true, None),
+            (Side::Ours, false, None, false),
+            (Side::Ours, true, None, false),
+            (Side::Keepalived, false, None, false),
+            (Side::Keepalived, true, None, false),
         ];
         if version == 2 {
             for auth in ["PASS", "AH"] {
-                kinds.push((Side::Ours, false, Some(auth)));
-                kinds.push((Side::Keepalived, false, Some(auth)));
+                kinds.push((Side::Ours, false, Some(auth), false));
+                kinds.push((Side::Keepalived, false, Some(auth), false));
             }
         }
-        for (k, (master, unicast, auth)) in kinds.into_iter().enumerate() {
+        if fam == Fam::V4 {
+            kinds.push((Side::Keepalived, false, None, true));
+        }
+        for (k, (master, unicast, auth, tie)) in kinds.into_iter().enumerate() {
             let vrid = vrid_base + k as u8;
             let (vip, vips) = match fam {
                 Fam::V4 => {
@@ -102,8 +113,14 @@ impl Matrix {
                 (None, true) => "ucast".into(),
                 (None, false) => "mcast".into(),
             };
+            let name = if tie {
+                format!("tie_{who}_master_{cast}")
+            } else {
+                format!("{who}_master_{cast}")
+            };
             cases.push(Case {
-                name: format!("{who}_master_{cast}"),
+                name,
+                tie,
                 vrid,
                 master,
                 unicast,
@@ -132,7 +149,7 @@ impl Matrix {
         };
         let mut s = format!("global_defs {{\n    router_id {side:?}\n}}\n");
         for c in &self.cases {
-            let prio = if c.master == side { 150 } else { 100 };
+            let prio = if c.master == side && !c.tie { 150 } else { 100 };
             s += &format!(
                 "vrrp_instance {} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {}\n    \
                  priority {prio}\n    version {}\n    advert_int {}\n",
@@ -168,13 +185,13 @@ enum Want {
     Alone(Side),
     /// This side holds it (the other is frozen and keeps its own).
     Has(Side),
+    /// Exactly one side holds it.
+    One,
 }
 
 struct Run<'a> {
     lan: &'a Lan,
     m: &'a Matrix,
-    ours: &'a Daemon,
-    ka: &'a Daemon,
     /// Per phase, per case: time to reach the wanted state.
     report: Vec<String>,
 }
@@ -198,11 +215,18 @@ impl Run<'_> {
                 has(s) && !has(other)
             }
             Want::Has(s) => has(s),
+            Want::One => has(Side::Ours) != has(Side::Keepalived),
         }
     }
 
     /// Waits until every case is as `want` says; on timeout names every case that is not.
-    fn phase(&mut self, phase: &str, limit: Duration, want: impl Fn(&Case) -> Want) {
+    fn phase(
+        &mut self,
+        phase: &str,
+        limit: Duration,
+        (ours, ka): (&Daemon, &Daemon),
+        want: impl Fn(&Case) -> Want,
+    ) {
         let start = std::time::Instant::now();
         let mut done: Vec<Option<Duration>> = vec![None; self.m.cases.len()];
         loop {
@@ -230,8 +254,8 @@ impl Run<'_> {
                     fam_name(self.m.fam),
                     common::lan::addrs(self.ns(Side::Ours), "eth0"),
                     common::lan::addrs(self.ns(Side::Keepalived), "eth0"),
-                    self.ours.tail(80),
-                    self.ka.tail(80)
+                    ours.tail(80),
+                    ka.tail(80)
                 );
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -260,17 +284,21 @@ fn fam_name(f: Fam) -> &'static str {
 fn matrix(tag: &str, m: Matrix) {
     let lan = Lan::new(tag, 2);
     let dir = TestDir::new(tag);
-    let ours = Daemon::ours(lan.host(1), &dir, "ours", &m.conf(Side::Ours));
-    let ka = Daemon::keepalived(lan.host(2), &dir, "ka", &m.conf(Side::Keepalived));
+    let mut ours = Daemon::ours(lan.host(1), &dir, "ours", &m.conf(Side::Ours));
+    let mut ka = Daemon::keepalived(lan.host(2), &dir, "ka", &m.conf(Side::Keepalived));
     let mut run = Run {
         lan: &lan,
         m: &m,
-        ours: &ours,
-        ka: &ka,
         report: Vec::new(),
     };
     // 1. The higher priority holds the VIP.
-    run.phase("election", SETTLE, |c| Want::Alone(c.master));
+    run.phase("election", SETTLE, (&ours, &ka), |c| {
+        if c.tie {
+            Want::One
+        } else {
+            Want::Alone(c.master)
+        }
+    });
     if m.fam == Fam::V6 {
         for c in &m.cases {
             let ll = c.vip.replace("fd00::", "fe80::");
@@ -283,27 +311,36 @@ fn matrix(tag: &str, m: Matrix) {
     }
     // 2. Ours frozen: keepalived takes over ours' instances, keeps its own.
     ours.freeze();
-    run.phase("ours frozen: keepalived takes over", TAKEOVER, |_| {
-        Want::Has(Side::Keepalived)
-    });
+    run.phase(
+        "ours frozen: keepalived takes over",
+        TAKEOVER,
+        (&ours, &ka),
+        |_| Want::Has(Side::Keepalived),
+    );
     // 3. Ours resumes: hands back (ours preempts its instances; keepalived keeps its own).
     ours.thaw();
-    run.phase("ours resumed: hand back", TAKEOVER, |c| {
+    run.phase("ours resumed: hand back", TAKEOVER, (&ours, &ka), |c| {
         Want::Alone(c.master)
     });
     // 4. keepalived frozen: ours takes over keepalived's instances.
     ka.freeze();
-    run.phase("keepalived frozen: ours takes over", TAKEOVER, |_| {
-        Want::Has(Side::Ours)
-    });
+    run.phase(
+        "keepalived frozen: ours takes over",
+        TAKEOVER,
+        (&ours, &ka),
+        |_| Want::Has(Side::Ours),
+    );
     // 5. keepalived resumes: hand back.
     ka.thaw();
-    run.phase("keepalived resumed: hand back", TAKEOVER, |c| {
-        Want::Alone(c.master)
-    });
+    run.phase(
+        "keepalived resumed: hand back",
+        TAKEOVER,
+        (&ours, &ka),
+        |c| Want::Alone(c.master),
+    );
     // No side took an instance it should not have had while the master was alive: each
     // low side entered MASTER exactly once (during the freeze).
-    for c in &m.cases {
+    for c in m.cases.iter().filter(|c| !c.tie) {
         let (hi, lo) = match c.master {
             Side::Ours => (&ours, &ka),
             Side::Keepalived => (&ka, &ours),
@@ -322,6 +359,51 @@ fn matrix(tag: &str, m: Matrix) {
             "{}: high side's MASTER entries\n{}",
             c.name,
             hi.tail(80)
+        );
+    }
+    // 6. keepalived stops (SIGTERM): its priority-0 adverts hand its instances to ours.
+    ka.stop();
+    run.phase(
+        "keepalived stopped: ours takes all",
+        TAKEOVER,
+        (&ours, &ka),
+        |_| Want::Alone(Side::Ours),
+    );
+    // 7. keepalived restarts: it preempts its instances back (not the tie: equal priority
+    // does not preempt).
+    ka.spawn();
+    run.phase(
+        "keepalived restarted: preempts back",
+        TAKEOVER.max(SETTLE),
+        (&ours, &ka),
+        |c| {
+            if c.tie {
+                Want::Alone(Side::Ours)
+            } else {
+                Want::Alone(c.master)
+            }
+        },
+    );
+    // 8. Ours stops (SIGTERM): priority 0 hands ours' instances to keepalived.
+    ours.stop();
+    run.phase(
+        "ours stopped: keepalived takes all",
+        TAKEOVER,
+        (&ours, &ka),
+        |_| Want::Alone(Side::Keepalived),
+    );
+    for c in &m.cases {
+        let (hi, lo) = match c.master {
+            Side::Ours => (&ours, &ka),
+            Side::Keepalived => (&ka, &ours),
+        };
+        let line = format!("({}) Backup received priority 0 advertisement", c.name);
+        assert!(
+            lo.count(&line) >= 1,
+            "{}: the backup did not see the stopping master's priority 0\n{}{}",
+            c.name,
+            hi.tail(40),
+            lo.tail(80)
         );
     }
     eprintln!("{}", run.report.join("\n"));
