@@ -188,6 +188,7 @@ impl If {
             broadcast: self.mac.map(|_| vec![0xff; 6]).unwrap_or_default(),
             ipv4: self.v4.into_iter().collect(),
             ipv6_link_local: self.ll6.into_iter().collect(),
+            ..IfaceDetail::default()
         }
     }
 }
@@ -929,5 +930,20 @@ fn side_by_side(tag: &str, conf: &str, wait_line: &str, wait_n: usize, check_cle
         ours.count("Printing and clearing VRRP stats for process(") >= 1,
         "{}",
         logs()
+    );
+}
+
+/// The same with a VMAC (`use_vmac`): its own interface entry, `dev vrrp.51@eth0`, the
+/// base interface's ARP settings and tracking.
+#[test]
+fn e2e_vmac_dumps_match_keepalived_run_side_by_side() {
+    side_by_side(
+        "dv",
+        "global_defs {\n  router_id v\n}\nvrrp_instance VI_1 {\n  state MASTER\n  \
+         interface eth0\n  use_vmac\n  virtual_router_id 51\n  priority 150\n  \
+         virtual_ipaddress {\n    192.0.2.100/24\n  }\n}\n",
+        "Entering MASTER STATE",
+        1,
+        false,
     );
 }

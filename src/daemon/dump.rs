@@ -63,6 +63,13 @@ pub struct IfaceDetail {
     pub ipv4: Vec<Ipv4Addr>,
     /// IPv6 link-local addresses in kernel order.
     pub ipv6_link_local: Vec<Ipv6Addr>,
+    /// `IFLA_INFO_KIND` (`macvlan` for a VMAC).
+    pub kind: Option<String>,
+    /// The lower device's ifindex (a VMAC's base interface).
+    pub link: Option<u32>,
+    /// Current `net.ipv4.conf.IF.{arp_ignore, arp_filter, rp_filter, promote_secondaries}`
+    /// (read for VMAC interfaces and their base interfaces, which keepalived configures).
+    pub sysctls: Option<[u32; 4]>,
 }
 
 /// What the dumps need from the system, captured once per dump.
@@ -103,6 +110,20 @@ impl DumpCtx<'_> {
         name.and_then(|n| self.sys.interfaces.iter().find(|i| i.name == n))
             .map(|i| i.ifindex)
             .unwrap_or(0)
+    }
+
+    /// The base interface of a macvlan/ipvlan (`dev X@BASE` in address dumps).
+    fn base_of(&self, dev: &str) -> Option<&str> {
+        let i = self.sys.interfaces.iter().find(|i| i.name == dev)?;
+        if !matches!(i.kind.as_deref(), Some("macvlan" | "ipvlan")) {
+            return None;
+        }
+        let link = i.link?;
+        self.sys
+            .interfaces
+            .iter()
+            .find(|b| b.ifindex == link)
+            .map(|b| b.name.as_str())
     }
 
     /// (fd_in, fd_out) of the socket an instance uses.
@@ -326,6 +347,7 @@ fn interfaces(d: &mut Daemon) -> Vec<IfaceDetail> {
             } else {
                 vec![0xff; mac.len()]
             };
+            let sysctls = read_sysctls(&l.name);
             IfaceDetail {
                 ifindex: l.ifindex,
                 name: l.name,
@@ -336,11 +358,32 @@ fn interfaces(d: &mut Daemon) -> Vec<IfaceDetail> {
                 broadcast,
                 ipv4,
                 ipv6_link_local: ipv6,
+                kind: l.kind,
+                link: l.link,
+                sysctls,
             }
         })
         .collect();
     v.sort_by_key(|i| i.ifindex);
     v
+}
+
+/// The interface sysctls keepalived records for VMACs and their base interfaces (our own
+/// network namespace's /proc/sys/net).
+fn read_sysctls(ifname: &str) -> Option<[u32; 4]> {
+    let get = |k: &str| -> Option<u32> {
+        std::fs::read_to_string(format!("/proc/sys/net/ipv4/conf/{ifname}/{k}"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    Some([
+        get("arp_ignore")?,
+        get("arp_filter")?,
+        get("rp_filter")?,
+        get("promote_secondaries")?,
+    ])
 }
 
 /// The snapshot the formatters read.

@@ -50,7 +50,11 @@ fn data(c: &DumpCtx<'_>, r: &Router, idx: usize) -> String {
     );
     o.raw("skip_check_adv_addr", u(cfg.skip_check_adv_addr));
     o.raw("strict_mode", u(cfg.strict));
-    o.str("vmac_ifname", "");
+    let vmac_ifname = match (m.and_then(|m| m.vmac.as_ref()), &cfg.interface) {
+        (Some(_), Some(i)) => i.as_str(),
+        _ => "",
+    };
+    o.str("vmac_ifname", vmac_ifname);
     if let Some(i) = &cfg.interface {
         o.str("ifp_ifname", i);
     }
@@ -109,11 +113,17 @@ fn data(c: &DumpCtx<'_>, r: &Router, idx: usize) -> String {
     let set = inst.vips_set();
     o.arr(
         "vips",
-        cfg.vips.iter().map(|v| format_vip(v, set)).collect(),
+        cfg.vips
+            .iter()
+            .map(|v| format_vip(v, set, c.base_of(&v.dev)))
+            .collect(),
     );
     o.arr(
         "evips",
-        cfg.evips.iter().map(|v| format_vip(v, set)).collect(),
+        cfg.evips
+            .iter()
+            .map(|v| format_vip(v, set, c.base_of(&v.dev)))
+            .collect(),
     );
     o.arr("vroutes", cfg.routes.iter().map(format_route).collect());
     o.arr("vrules", cfg.rules.iter().map(format_rule).collect());

@@ -97,12 +97,16 @@ fn addr_len(a: &IpAddr, len: u8) -> String {
 }
 
 /// `format_ipaddress()` of an engine VIP.
-pub fn format_vip(v: &VipSpec, set: bool) -> String {
+pub fn format_vip(v: &VipSpec, set: bool, base: Option<&str>) -> String {
     let mut o = addr_len(&v.addr, v.prefix_len);
     if let Some(b) = v.broadcast.filter(|b| !b.is_unspecified()) {
         let _ = write!(o, " brd {b}");
     }
-    let _ = write!(o, " dev {} scope {}", v.dev, rt_scope(v.scope.unwrap_or(0)));
+    let _ = write!(o, " dev {}", v.dev);
+    if let Some(b) = base {
+        let _ = write!(o, "@{b}");
+    }
+    let _ = write!(o, " scope {}", rt_scope(v.scope.unwrap_or(0)));
     if let Some(l) = &v.label {
         let _ = write!(o, " label {l}");
     }
@@ -563,6 +567,14 @@ fn notify_scripts(c: &DumpCtx<'_>, o: &mut String, n: &NotifyScripts) {
     one(o, &n.master_rx_lower_pri, "Master rx lower pri");
 }
 
+fn tf(b: bool) -> &'static str {
+    if b {
+        "true"
+    } else {
+        "false"
+    }
+}
+
 fn rev(r: bool) -> &'static str {
     if r {
         " reverse"
@@ -690,11 +702,36 @@ fn instance(c: &DumpCtx<'_>, r: &Router, idx: usize, o: &mut String) {
         "   Master down timer = {} usecs",
         inst.master_down_timer_us()
     );
-    w!(
-        o,
-        "   Interface = {}",
-        cfg.interface.as_deref().unwrap_or("not configured")
-    );
+    let vmac = m.and_then(|m| m.vmac.as_ref());
+    match (vmac, cfg.interface.as_deref()) {
+        (Some(v), Some(ifname)) => {
+            let up = c
+                .sys
+                .interfaces
+                .iter()
+                .any(|i| i.name == ifname && i.flags & IFF_UP != 0);
+            w!(
+                o,
+                "   Use VMAC, i/f name {ifname}, is_up = {}, xmit_base = {}",
+                tf(up),
+                tf(v.xmit_base)
+            );
+            if let Some(mac) = v.mac {
+                w!(o, "     MAC = {}", mac_str(&mac));
+            }
+            let base = c.base_of(ifname).unwrap_or("(unknown)");
+            w!(
+                o,
+                "   Interface = {ifname}, vmac on {base}{}",
+                if v.xmit_base { ", xmit base i/f" } else { "" }
+            );
+        }
+        _ => w!(
+            o,
+            "   Interface = {}",
+            cfg.interface.as_deref().unwrap_or("not configured")
+        ),
+    }
     if m.is_some_and(|m| m.dont_track_primary) {
         w!(o, "   VRRP interface tracking disabled");
     }
@@ -704,7 +741,10 @@ fn instance(c: &DumpCtx<'_>, r: &Router, idx: usize, o: &mut String) {
     if cfg.strict {
         w!(o, "   Enforcing strict VRRP compliance");
     }
-    let from_cfg = m.is_some_and(|m| m.unicast_src_ip.is_some() || m.mcast_src_ip.is_some());
+    let from_cfg = m.is_some_and(|m| {
+        m.configured.spans.contains_key("unicast_src_ip")
+            || m.configured.spans.contains_key("mcast_src_ip")
+    });
     w!(
         o,
         "   Using src_ip = {}{}",
@@ -772,7 +812,6 @@ fn instance(c: &DumpCtx<'_>, r: &Router, idx: usize, o: &mut String) {
             ctime24_us(&c.sys.tz, 0, 0)
         );
     }
-    let tf = |b: bool| if b { "true" } else { "false" };
     w!(
         o,
         "   Send advert after receive lower priority advert = {}",
@@ -842,13 +881,13 @@ fn instance(c: &DumpCtx<'_>, r: &Router, idx: usize, o: &mut String) {
     if !cfg.vips.is_empty() {
         w!(o, "   Virtual IP ({}):", cfg.vips.len());
         for v in &cfg.vips {
-            w!(o, "     {}", format_vip(v, set));
+            w!(o, "     {}", format_vip(v, set, c.base_of(&v.dev)));
         }
     }
     if !cfg.evips.is_empty() {
         w!(o, "   Virtual IP Excluded :");
         for v in &cfg.evips {
-            w!(o, "     {}", format_vip(v, set));
+            w!(o, "     {}", format_vip(v, set, c.base_of(&v.dev)));
         }
     }
     if unicast {
@@ -1489,6 +1528,43 @@ fn own_addrs<'a>(
     )
 }
 
+/// (VMAC interface, base interface) of every instance using a VMAC, in instance order.
+fn vmac_instances(c: &DumpCtx<'_>, r: &Router) -> Vec<(String, String)> {
+    r.instances()
+        .iter()
+        .filter_map(|inst| {
+            c.model.vrrp.instance(inst.name())?.vmac.as_ref()?;
+            let vmac = inst.config().interface.clone()?;
+            let base = c.base_of(&vmac)?.to_string();
+            Some((vmac, base))
+        })
+        .collect()
+}
+
+/// The instances tracking an interface: its trackers, plus the base interface of a
+/// VMAC instance (keepalived tracks both).
+fn iface_tracking(c: &DumpCtx<'_>, r: &Router, ifname: &str) -> Vec<(String, i32, bool)> {
+    let mut v = Vec::new();
+    for inst in r.instances() {
+        let before = v.len();
+        for t in &inst.config().tracks {
+            if matches!(&t.target, Target::Interface(n) if n == ifname) {
+                v.push((inst.name().to_string(), t.weight, t.reverse));
+            }
+        }
+        let vmac_base = c
+            .model
+            .vrrp
+            .instance(inst.name())
+            .filter(|m| m.vmac.is_some())
+            .and_then(|_| c.base_of(inst.config().interface.as_deref()?));
+        if v.len() == before && vmac_base == Some(ifname) {
+            v.push((inst.name().to_string(), 0, false));
+        }
+    }
+    v
+}
+
 fn mac_str(m: &[u8]) -> String {
     m.iter()
         .map(|b| format!("{b:02x}"))
@@ -1575,6 +1651,31 @@ fn interfaces(c: &DumpCtx<'_>, r: &Router, o: &mut String) {
             "   Down debounce timer = {}us",
             delay.map(|d| d.down_us).unwrap_or(0)
         );
+        if i.kind.as_deref() == Some("macvlan") {
+            match c
+                .base_of(&i.name)
+                .and_then(|b| c.sys.interfaces.iter().find(|x| x.name == b))
+            {
+                Some(b) => w!(
+                    o,
+                    "   VMAC type private, underlying interface = {}, state = {}UP, {}RUNNING",
+                    b.name,
+                    if b.flags & IFF_UP != 0 { "" } else { "not " },
+                    if b.flags & IFF_RUNNING != 0 {
+                        ""
+                    } else {
+                        "not "
+                    }
+                ),
+                None => w!(
+                    o,
+                    "   VMAC type private, underlying interface in different namespace"
+                ),
+            }
+            if vmac_instances(c, r).iter().any(|(v, _)| *v == i.name) {
+                w!(o, "   I/f created by keepalived");
+            }
+        }
         w!(o, "   MTU = {}", i.mtu);
         match i.hw_type {
             772 => w!(o, "   HW Type = LOOPBACK"),
@@ -1595,12 +1696,31 @@ fn interfaces(c: &DumpCtx<'_>, r: &Router, o: &mut String) {
                 w!(o, "   Gratuitous ARP aggregation group {group}");
             }
         }
-        w!(o, "   Reset ARP config counter 0");
-        w!(o, "   Original arp_ignore 0");
-        w!(o, "   Original arp_filter 0");
-        w!(o, "   Original promote_secondaries 0");
+        let vmacs = vmac_instances(c, r);
+        let on_base = vmacs.iter().filter(|(_, b)| *b == i.name).count();
+        let is_vmac = vmacs.iter().any(|(v, _)| *v == i.name);
+        let sys = i.sysctls.filter(|_| on_base > 0 || is_vmac);
+        w!(o, "   Reset ARP config counter {on_base}");
+        w!(
+            o,
+            "   Original arp_ignore {}",
+            sys.map(|s| s[0]).unwrap_or(0)
+        );
+        w!(
+            o,
+            "   Original arp_filter {}",
+            sys.map(|s| s[1]).unwrap_or(0)
+        );
+        if let Some(s) = sys {
+            w!(o, "   rp_filter {}", s[2]);
+        }
+        w!(
+            o,
+            "   Original promote_secondaries {}",
+            sys.filter(|_| is_vmac).map(|s| s[3]).unwrap_or(0)
+        );
         w!(o, "   Reset promote_secondaries counter 0");
-        let l = trackers_of(r, |t| matches!(t, Target::Interface(n) if *n == i.name));
+        let l = iface_tracking(c, r, &i.name);
         if !l.is_empty() {
             w!(o, "   Tracking VRRP instances :");
             for (n, wt, rv) in l {
