@@ -1353,3 +1353,62 @@ fn reload_never_runs_a_track_script_twice_at_once() {
         a.tail(60)
     );
 }
+
+/// Gratuitous ARP and unsolicited NA do their job: a third host that talks to the VIPs
+/// (IPv4 and IPv6) has the master's MAC in its neighbour table; after a takeover its
+/// entries point at the new master's MAC without it asking (the old master is frozen, and
+/// its kernel still answers for the addresses, so only the announcements can move them).
+#[test]
+fn garp_and_na_move_the_vip_in_a_neighbours_cache() {
+    if !e2e_ready("garp_and_na_move_the_vip_in_a_neighbours_cache", false) {
+        return;
+    }
+    let lan = Lan::new("nbr", 3);
+    let dir = TestDir::new("nbr");
+    let (h1, h2, h3) = (lan.host(1), lan.host(2), lan.host(3));
+    let blocks = |prio: u8| {
+        vec![
+            Inst::new("VI_4", 51, prio, &["192.0.2.100/24"]).text(),
+            Inst::new("VI_6", 52, prio, &["fe80::100/64", "fd00::100/64"]).text(),
+        ]
+    };
+    let a = Daemon::ours(h1, &dir, "a", &conf("a", &[], &blocks(150)));
+    let b = Daemon::ours(h2, &dir, "b", &conf("b", &[], &blocks(100)));
+    let ds = [&a, &b];
+    wait_holder("A master (IPv4)", VIP, h1, &[h1, h2], &ds);
+    wait_holder("A master (IPv6)", "fd00::100", h1, &[h1, h2], &ds);
+    let mac = |ns: &Netns| {
+        let out = ns.ip(&["-o", "link", "show", "eth0"]);
+        let s = String::from_utf8_lossy(&out.stdout).into_owned();
+        s.split_whitespace()
+            .skip_while(|w| *w != "link/ether")
+            .nth(1)
+            .unwrap()
+            .to_string()
+    };
+    let neigh = |addr: &str| {
+        let out = h3.ip(&["neigh", "show", "to", addr, "dev", "eth0"]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let (mac_a, mac_b) = (mac(h1), mac(h2));
+    for vip in [VIP, "fd00::100"] {
+        // One UDP datagram makes host 3 resolve the address (no ping here).
+        let send = format!("echo x > /dev/udp/{vip}/9");
+        common::sh(&["ip", "netns", "exec", &h3.name, "bash", "-c", &send]);
+        wait_until(
+            &format!("host 3 to resolve {vip} to A ({mac_a})"),
+            TAKEOVER,
+            || neigh(vip).contains(&mac_a),
+            || neigh(vip),
+        );
+    }
+    a.freeze();
+    for vip in [VIP, "fd00::100"] {
+        wait_until(
+            &format!("host 3's neighbour entry for {vip} to point at B ({mac_b})"),
+            TAKEOVER,
+            || neigh(vip).contains(&mac_b),
+            || format!("{}\n{}", neigh(vip), logs(&ds)),
+        );
+    }
+}

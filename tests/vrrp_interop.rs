@@ -553,3 +553,104 @@ fn notify_fifo_lines_match_keepalived() {
         "{o:?}"
     );
 }
+
+/// RFC 9568 §6.4.2: a VRRPv3 backup adopts the master's advertisement interval. Two
+/// instances, ours configured at 1 s and keepalived at 0.2 s (and the reverse): each backup
+/// computes its master-down timer from the master's 0.2 s (3 x 200 ms + skew 121.875 ms
+/// = 721875 us, as its SIGUSR1 dump says), so it takes over a frozen master well inside
+/// the 3.6 s its own interval would give.
+#[test]
+fn v3_backup_adopts_the_masters_interval_both_ways() {
+    if !e2e_ready("v3_backup_adopts_the_masters_interval_both_ways", true) {
+        return;
+    }
+    let lan = Lan::new("ivl", 2);
+    let dir = TestDir::new("ivl");
+    let (h1, h2) = (lan.host(1), lan.host(2));
+    let inst = |name: &str, vrid: u8, prio: u8, adv: &str| {
+        format!(
+            "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    \
+             priority {prio}\n    version 3\n    advert_int {adv}\n    virtual_ipaddress {{\n        \
+             192.0.2.{vrid}/24\n    }}\n}}\n"
+        )
+    };
+    // OM: ours master at 0.2 s, keepalived backup configured 1 s. KM: the reverse.
+    let ours_conf = format!(
+        "global_defs {{\n    router_id o\n}}\n{}{}",
+        inst("OM", 41, 150, "0.2"),
+        inst("KM", 42, 100, "1")
+    );
+    let ka_conf = format!(
+        "global_defs {{\n    router_id k\n}}\n{}{}",
+        inst("OM", 41, 100, "1"),
+        inst("KM", 42, 150, "0.2")
+    );
+    let ours = Daemon::ours(h1, &dir, "ours", &ours_conf);
+    let ka = Daemon::keepalived(h2, &dir, "ka", &ka_conf);
+    let diag = || format!("{}{}", ours.tail(60), ka.tail(60));
+    wait_until(
+        "ours master of OM, keepalived of KM",
+        SETTLE,
+        || {
+            has_addr(h1, "eth0", "192.0.2.41")
+                && has_addr(h2, "eth0", "192.0.2.42")
+                && !has_addr(h1, "eth0", "192.0.2.42")
+                && !has_addr(h2, "eth0", "192.0.2.41")
+        },
+        diag,
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    // The backups' master-down timers, from their data dumps.
+    let timer = |d: &Daemon, name: &str| {
+        let path = d.tmp.join("keepalived.data");
+        let _ = std::fs::remove_file(&path);
+        d.signal_vrrp(nix::sys::signal::Signal::SIGUSR1);
+        let mut text = String::new();
+        wait_until(
+            &format!("{} data dump", d.name),
+            Duration::from_secs(5),
+            || {
+                text = std::fs::read_to_string(&path).unwrap_or_default();
+                text.contains(&format!("VRRP Instance = {name}")) && text.ends_with('\n')
+            },
+            || d.tail(20),
+        );
+        let block = text
+            .split("VRRP Instance = ")
+            .find(|b| b.starts_with(name))
+            .unwrap()
+            .to_string();
+        block
+            .lines()
+            .find(|l| l.trim_start().starts_with("Master down timer"))
+            .and_then(|l| l.split_whitespace().nth(4))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no master down timer for {name}:\n{block}"))
+    };
+    assert_eq!(
+        timer(&ours, "KM"),
+        721_875,
+        "ours as backup of keepalived's 0.2 s"
+    );
+    assert_eq!(
+        timer(&ka, "OM"),
+        721_875,
+        "keepalived as backup of ours' 0.2 s"
+    );
+    // And it shows: takeover of a frozen master well inside 3.6 s.
+    for (frozen, other, vip) in [(&ours, h2, "192.0.2.41"), (&ka, h1, "192.0.2.42")] {
+        frozen.freeze();
+        let took = wait_until(
+            &format!("takeover of {vip}"),
+            SETTLE,
+            || has_addr(other, "eth0", vip),
+            diag,
+        );
+        frozen.thaw();
+        assert!(
+            took < Duration::from_millis(2500),
+            "{vip}: takeover took {took:?}\n{}",
+            diag()
+        );
+    }
+}
