@@ -17,7 +17,8 @@
 //!
 //! Known differences from keepalived (values we do not have): GARP "next time" stamps are
 //! printed as never sent, script "State" is always `idle`, an interface's "IPv6
-//! forwarding. Last checked" line is not printed, and fd_in/fd_out are the same fd (one
+//! forwarding. Last checked" stamp is the last MASTER transition of an IPv6 instance on it
+//! (when keepalived sends its first unsolicited NAs), and fd_in/fd_out are the same fd (one
 //! socket serves both directions).
 
 mod cfmt;
@@ -70,6 +71,8 @@ pub struct IfaceDetail {
     /// Current `net.ipv4.conf.IF.{arp_ignore, arp_filter, rp_filter, promote_secondaries}`
     /// (read for VMAC interfaces and their base interfaces, which keepalived configures).
     pub sysctls: Option<[u32; 4]>,
+    /// `net.ipv6.conf.IF.forwarding` (keepalived checks it before sending unsolicited NAs).
+    pub ipv6_forwarding: Option<bool>,
 }
 
 /// What the dumps need from the system, captured once per dump.
@@ -348,6 +351,10 @@ fn interfaces(d: &mut Daemon) -> Vec<IfaceDetail> {
                 vec![0xff; mac.len()]
             };
             let sysctls = read_sysctls(&l.name);
+            let ipv6_forwarding =
+                std::fs::read_to_string(format!("/proc/sys/net/ipv6/conf/{}/forwarding", l.name))
+                    .ok()
+                    .map(|v| v.trim() != "0");
             IfaceDetail {
                 ifindex: l.ifindex,
                 name: l.name,
@@ -361,6 +368,7 @@ fn interfaces(d: &mut Daemon) -> Vec<IfaceDetail> {
                 kind: l.kind,
                 link: l.link,
                 sysctls,
+                ipv6_forwarding,
             }
         })
         .collect();

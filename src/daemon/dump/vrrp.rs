@@ -1720,6 +1720,30 @@ fn interfaces(c: &DumpCtx<'_>, r: &Router, o: &mut String) {
             sys.filter(|_| is_vmac).map(|s| s[3]).unwrap_or(0)
         );
         w!(o, "   Reset promote_secondaries counter 0");
+        // keepalived reads the interface's IPv6 forwarding before its unsolicited NAs.
+        let na = r
+            .instances()
+            .iter()
+            .filter(|inst| {
+                inst.config().family == Family::Ipv6
+                    && inst.stats().become_master > 0
+                    && inst.config().interface.as_deref() == Some(i.name.as_str())
+            })
+            .map(|inst| inst.last_transition())
+            .max();
+        if let Some(t) = na {
+            let (s, us) = c.sys.wall(t);
+            w!(
+                o,
+                "   {}IPv6 forwarding. Last checked {s}.{us:06} ({})",
+                if i.ipv6_forwarding == Some(true) {
+                    ""
+                } else {
+                    "Not "
+                },
+                ctime24_us(&c.sys.tz, s, us)
+            );
+        }
         let l = iface_tracking(c, r, &i.name);
         if !l.is_empty() {
             w!(o, "   Tracking VRRP instances :");
