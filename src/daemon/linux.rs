@@ -108,6 +108,16 @@ impl Interfaces {
                     self.addrs.remove(&i);
                     vec![Input::InterfaceRemoved { ifindex: i }]
                 } else {
+                    let was = self
+                        .links
+                        .get(&i)
+                        .map(|l| l.up && (l.running || l.lower_up));
+                    let now = le.link.up && (le.link.running || le.link.lower_up);
+                    if was.is_some_and(|w| w != now) {
+                        // keepalived's wording, which operators grep for.
+                        let word = if now { "up" } else { "down" };
+                        log::info!(target: "vrrp", "Netlink reports {} {word}", le.link.name);
+                    }
                     self.links.insert(i, le.link.clone());
                     self.info(i).map(Input::Interface).into_iter().collect()
                 }
