@@ -187,26 +187,36 @@ pub(crate) fn check_one(ctx: &mut Ctx<'_>, s: &ExecScript, security: bool) -> Sc
 }
 
 /// The default uid/gid for scripts without an explicit user, or `None` when it cannot be
-/// set (script security on, no `script_user`, no `keepalived_script` user).
+/// set (script security on, no `script_user`, no `keepalived_script` user). Looked up at the
+/// first script that needs it, as keepalived does: a configuration without scripts never
+/// asks the user database (which would load the NSS modules for nothing).
 struct DefaultUser {
-    ids: Option<(u32, u32)>,
+    script_user: Option<(u32, u32)>,
+    security: bool,
+    ids: Option<Option<(u32, u32)>>,
     reported: bool,
 }
 
 impl DefaultUser {
-    fn new(ctx: &Ctx<'_>, g: &GlobalDefs) -> Self {
-        let ids = match &g.script_user {
-            Some(u) => Some((u.uid, u.gid)),
-            None => match ctx.host.user(DEFAULT_SCRIPT_USER) {
-                Some(ids) => Some(ids),
-                None if g.enable_script_security => None,
-                None => Some((0, 0)),
-            },
-        };
+    fn new(g: &GlobalDefs) -> Self {
         DefaultUser {
-            ids,
+            script_user: g.script_user.as_ref().map(|u| (u.uid, u.gid)),
+            security: g.enable_script_security,
+            ids: None,
             reported: false,
         }
+    }
+
+    fn ids(&mut self, ctx: &Ctx<'_>) -> Option<(u32, u32)> {
+        let (script_user, security) = (self.script_user, self.security);
+        *self.ids.get_or_insert_with(|| match script_user {
+            Some(ids) => Some(ids),
+            None => match ctx.host.user(DEFAULT_SCRIPT_USER) {
+                Some(ids) => Some(ids),
+                None if security => None,
+                None => Some((0, 0)),
+            },
+        })
     }
 
     /// Fills in the default user of `s` if it has no explicit one. Returns false when the
@@ -215,7 +225,7 @@ impl DefaultUser {
         if s.script.user.is_some() {
             return true;
         }
-        match self.ids {
+        match self.ids(ctx) {
             Some((uid, gid)) => {
                 s.uid = uid;
                 s.gid = gid;
@@ -322,7 +332,7 @@ fn check_notify(
 /// `track_script` references to removed `vrrp_script`s are dropped with them.
 pub fn validate(ctx: &mut Ctx<'_>, cfg: &mut Config) {
     let security = cfg.global.enable_script_security;
-    let mut du = DefaultUser::new(ctx, &cfg.global);
+    let mut du = DefaultUser::new(&cfg.global);
 
     // The parent process: startup and shutdown scripts.
     let mut parent = Summary::default();
