@@ -29,6 +29,8 @@ pub struct VrrpService {
     out: Outbox,
     model: Config,
     scripts: Vec<ScriptSlot>,
+    /// See [`VrrpService::trim_outbox`].
+    outbox_keep: usize,
 }
 
 impl VrrpService {
@@ -45,6 +47,7 @@ impl VrrpService {
         let mut out = Outbox::new();
         let router = Router::new(cfg, now, &mut out);
         let mut svc = VrrpService {
+            outbox_keep: outbox_keep(&router),
             router,
             out,
             model: model.clone(),
@@ -134,6 +137,7 @@ impl VrrpService {
         self.router
             .handle(now, Input::Reconfigure(Box::new(cfg)), &mut self.out);
         // Deleted instances are notified with the old configuration's hooks.
+        self.outbox_keep = outbox_keep(&self.router);
         self.flush(env);
         self.model = model.clone();
         let used = self.router_config_scripts();
@@ -256,7 +260,35 @@ impl VrrpService {
             }
         }
         self.out.clear();
+        self.trim_outbox();
     }
+
+    /// A burst (start-up, a reload, a mass transition: about ten actions per instance) must
+    /// not pin its peak capacity for the life of the daemon (an `Action` is a few hundred
+    /// bytes: 255 instances starting left ~1 MiB behind). Steady state needs at most one
+    /// advert per destination per instance per flush, so that much is kept and steady-state
+    /// flushes do not allocate.
+    fn trim_outbox(&mut self) {
+        let keep = self.outbox_keep;
+        if self.out.actions.capacity() > 2 * keep {
+            self.out.actions.shrink_to(keep);
+        }
+        let keep_bytes = 128 * keep;
+        if self.out.bytes.capacity() > 2 * keep_bytes {
+            self.out.bytes.shrink_to(keep_bytes);
+        }
+    }
+}
+
+/// Outbox capacity kept between flushes: the adverts of one round, plus some room (a flush
+/// that needs more grows it once, to at most twice this, which is then kept).
+fn outbox_keep(router: &Router) -> usize {
+    let dests: usize = router
+        .instances()
+        .iter()
+        .map(|i| i.config().unicast_peers.len().max(1))
+        .sum();
+    64 + dests
 }
 
 /// The schedule of each tracked script: first run at start, then every interval.
