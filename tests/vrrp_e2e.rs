@@ -1042,8 +1042,9 @@ fn sync_group_instances_move_together() {
     );
 }
 
-/// Reload (SIGHUP) without a flap: the MASTER stays MASTER (no new state line, no
-/// priority-0 advert), its adverts keep flowing (a capture shows no gap near the
+/// Reload (SIGHUP) without a flap: a broken configuration is refused, an unchanged one
+/// and a changed one are applied, and through all three the MASTER stays MASTER (no new
+/// state line, no priority-0 advert), its adverts keep flowing (a capture shows no gap near the
 /// master-down interval, and the peer never leaves BACKUP), and the changed VIP list is
 /// applied (192.0.2.101 removed, 192.0.2.103 added, and the adverts carry the new list).
 #[test]
@@ -1067,12 +1068,23 @@ fn reload_keeps_master_and_applies_vip_change() {
     );
     let mut cap = Capture::start(h2, &dir, "rld", "eth0", "ip proto 112");
     std::thread::sleep(Duration::from_millis(1200));
+    // A broken configuration is refused; the running one goes on.
+    let good = std::fs::read_to_string(&a.conf).unwrap();
+    std::fs::write(&a.conf, "vrrp_instance VI_1 {\n    bogus_keyword\n").unwrap();
+    a.reload();
+    wait_until(
+        "A refuses the broken reload",
+        TAKEOVER,
+        || a.count("Reload aborted") >= 1,
+        || logs(&ds),
+    );
+    std::fs::write(&a.conf, good).unwrap();
     // Same configuration first (nothing to change), then the new VIP list on both.
     a.reload();
     wait_until(
         "A reloaded",
         TAKEOVER,
-        || a.count("Reload complete") >= 1 || a.count("Reload finished") >= 1,
+        || a.count("Reload complete") >= 1,
         || logs(&ds),
     );
     std::fs::write(
@@ -1411,4 +1423,51 @@ fn garp_and_na_move_the_vip_in_a_neighbours_cache() {
             || format!("{}\n{}", neigh(vip), logs(&ds)),
         );
     }
+}
+
+/// The same VRID in IPv4 and IPv6 makes two independent routers, and a tracked interface
+/// that is deleted and created again is followed by name: A is MASTER of both V4 and V6
+/// (VRID 51 each); deleting the interface only V6 tracks faults V6 alone (B takes V6, A
+/// keeps V4); recreating it brings V6 back to A.
+#[test]
+fn same_vrid_per_family_independent_and_tracked_interface_recreated() {
+    if !e2e_ready(
+        "same_vrid_per_family_independent_and_tracked_interface_recreated",
+        false,
+    ) {
+        return;
+    }
+    let lan = Lan::new("vid", 2);
+    let dir = TestDir::new("vid");
+    let (h1, h2) = (lan.host(1), lan.host(2));
+    h1.add_veth("trk0", "trk1");
+    let blocks = |prio: u8, track: bool| {
+        let v6 = Inst::new("V6", 51, prio, &["fe80::100/64", "fd00::100/64"]);
+        let v6 = if track {
+            v6.with("track_interface {\n        trk0\n    }")
+        } else {
+            v6
+        };
+        vec![
+            Inst::new("V4", 51, prio, &["192.0.2.100/24"]).text(),
+            v6.text(),
+        ]
+    };
+    let a = Daemon::ours(h1, &dir, "a", &conf("a", &[], &blocks(150, true)));
+    let b = Daemon::ours(h2, &dir, "b", &conf("b", &[], &blocks(100, false)));
+    let ds = [&a, &b];
+    wait_holder("A master of V4", VIP, h1, &[h1, h2], &ds);
+    wait_holder("A master of V6", "fd00::100", h1, &[h1, h2], &ds);
+    h1.ip(&["link", "del", "trk0"]);
+    wait_holder("B takes V6", "fd00::100", h2, &[h1, h2], &ds);
+    holds_for(
+        "A still master of V4",
+        Duration::from_secs(1),
+        || has_addr(h1, "eth0", VIP) && !has_addr(h2, "eth0", VIP),
+        || logs(&ds),
+    );
+    h1.add_veth("trk0", "trk1");
+    wait_holder("A master of V6 again", "fd00::100", h1, &[h1, h2], &ds);
+    assert!(has_addr(h1, "eth0", VIP), "{}", logs(&ds));
+    assert_eq!(a.count("(V4) Entering MASTER STATE"), 1, "{}", logs(&ds));
 }
