@@ -18,6 +18,11 @@ use std::os::fd::{AsFd, AsRawFd};
 
 type C = Ctx<Daemon>;
 
+/// How late the engine's timer may fire and still be run at its own deadline (see `after`).
+/// Under half the shortest VRRP interval (10 ms), so that a late advert and the next one
+/// stay apart.
+const ON_TIME: std::time::Duration = std::time::Duration::from_millis(4);
+
 /// Runs until a stop signal, then stops the VRRP side in order. The caller removes the pid
 /// files and logs the final lines.
 pub fn run(daemon: &mut Daemon) -> std::io::Result<()> {
@@ -291,16 +296,27 @@ fn after(ctx: &mut C, d: &mut Daemon) {
         ctx.cancel(id);
     }
     if let Some(t) = want {
-        let id = ctx.add_timer_at(t, |ctx, d: &mut Daemon, _| {
+        let id = ctx.add_timer_at(t, move |ctx, d: &mut Daemon, _| {
             d.vrrp_timer = None;
+            // The engine runs at its own deadline `t` when the wake-up is less than ON_TIME
+            // late: its next deadlines are then `t + interval`, so the wake-up latency does
+            // not accumulate (otherwise every advert goes out ~0.15 ms later than the one
+            // before, as keepalived's do), and instances due at different instants keep their
+            // own phase instead of merging at a late wake-up into one burst for ever after.
+            // Later than that, the real time less ON_TIME: no catch-up after a stall. Never
+            // before an input already fed (the engine's time does not go back).
             let now = ctx.update_now();
+            let mut at = t.max(now.saturating_sub(ON_TIME));
+            if let Some(svc) = d.vrrp.as_ref() {
+                at = at.max(svc.last_now());
+            }
             if let Some(r) = d.recorder.as_mut() {
-                r.record_timeout(now);
+                r.record_timeout(at);
             }
             if let (Some(svc), Some(env)) = (d.vrrp.as_mut(), d.env.as_mut()) {
-                svc.handle_timeout(now, env);
+                svc.handle_timeout(at, env);
                 if let Some(r) = d.recorder.as_mut() {
-                    r.observe(now, svc.router());
+                    r.observe(at, svc.router());
                 }
             }
             after(ctx, d);

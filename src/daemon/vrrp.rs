@@ -31,6 +31,8 @@ pub struct VrrpService {
     scripts: Vec<ScriptSlot>,
     /// See [`VrrpService::trim_outbox`].
     outbox_keep: usize,
+    /// The latest instant given to the engine (see [`VrrpService::last_now`]).
+    last_now: Instant,
 }
 
 impl VrrpService {
@@ -48,6 +50,7 @@ impl VrrpService {
         let router = Router::new(cfg, now, &mut out);
         let mut svc = VrrpService {
             outbox_keep: outbox_keep(&router),
+            last_now: now,
             router,
             out,
             model: model.clone(),
@@ -92,6 +95,7 @@ impl VrrpService {
 
     /// An input from the outside world (packet, link change, script result, ...).
     pub fn handle(&mut self, now: Instant, input: Input, env: &mut impl Env) {
+        let now = self.monotonic(now);
         if let Input::ScriptResult { script, .. } = &input {
             if let Some(s) = self.scripts.iter_mut().find(|s| s.id == *script) {
                 s.running = false;
@@ -104,6 +108,7 @@ impl VrrpService {
 
     /// Timers: the engine's, then any tracking script that is due.
     pub fn handle_timeout(&mut self, now: Instant, env: &mut impl Env) {
+        let now = self.monotonic(now);
         if self.router.poll_timeout().is_some_and(|t| t <= now) {
             self.router.handle_timeout(now, &mut self.out);
             self.flush(env);
@@ -132,6 +137,7 @@ impl VrrpService {
         now: Instant,
         env: &mut impl Env,
     ) -> Result<(), String> {
+        let now = self.monotonic(now);
         let interfaces: Vec<InterfaceInfo> = self.router.interfaces().cloned().collect();
         let cfg = RouterConfig::from_model(model, &interfaces)?;
         self.router
@@ -154,6 +160,7 @@ impl VrrpService {
     /// Orderly stop: priority-0 adverts, VIPs removed, STOP notifies, static addresses,
     /// routes and rules removed.
     pub fn shutdown(&mut self, now: Instant, env: &mut impl Env) {
+        let now = self.monotonic(now);
         self.router.handle(now, Input::Shutdown, &mut self.out);
         self.flush(env);
         self.statics(env, false);
@@ -197,6 +204,18 @@ impl VrrpService {
                 env.del_rule(r)
             }
         }
+    }
+
+    /// The latest instant the engine was given. The driver may run a timer at its deadline,
+    /// slightly in the past (event_loop::after); never before this.
+    pub fn last_now(&self) -> Instant {
+        self.last_now
+    }
+
+    /// The engine's time never goes back.
+    fn monotonic(&mut self, now: Instant) -> Instant {
+        self.last_now = self.last_now.max(now);
+        self.last_now
     }
 
     fn start_due_scripts(&mut self, now: Instant, env: &mut impl Env) {
