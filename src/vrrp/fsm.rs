@@ -183,6 +183,18 @@ impl Router {
                 Some(now.saturating_add_micros(inst.cfg.garp.master_delay_us));
         }
         inst.init_sands(now);
+        // Instances that enter MASTER in the same engine call (start-up, a sync group, a
+        // backup taking over from a master that sent all its adverts at once) would keep one
+        // deadline for ever: N adverts back to back every interval, the last of them a burst's
+        // length late, and received back to back by the backups. The first interval of
+        // instance i is shortened by a fixed fraction (van der Corput: 0, 1/2, 1/4, 3/4, ...)
+        // of half an interval, which spreads them. An early advert is harmless: a backup only
+        // restarts its Master_Down_Timer (RFC 5798 §6.4.2). keepalived spreads them too, by
+        // the time its synchronous work per transition takes (about 0.1 ms per instance).
+        let spread = advert_spread_us(i, inst.cfg.adver_int_us);
+        if let Some(t) = inst.sands {
+            inst.sands = Some(t.saturating_sub(std::time::Duration::from_micros(spread)));
+        }
     }
 
     /// The adver timer of a MASTER (RFC 5798 §6.4.3): send an advert, refresh GARPs.
@@ -639,4 +651,11 @@ impl Router {
         self.groups[g].state = State::Fault;
         self.notify_group(g, out);
     }
+}
+
+/// How much earlier than one interval instance `i` sends its second advert after entering
+/// MASTER: `(bit-reversed i) / 2^32` of half the interval (0 for the first instance).
+fn advert_spread_us(i: usize, adver_int_us: u64) -> u64 {
+    let frac = u64::from((i as u32).reverse_bits());
+    ((u128::from(adver_int_us / 2) * u128::from(frac)) >> 32) as u64
 }
