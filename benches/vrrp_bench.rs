@@ -374,6 +374,17 @@ impl Netns {
         Ok(())
     }
 
+    /// Datagrams the kernel dropped on the namespace's raw sockets (receive buffer full):
+    /// the `drops` column of `/proc/net/raw` and `/proc/net/raw6`.
+    fn raw_drops(&self) -> u64 {
+        let out =
+            run(self.exec("cat").args(["/proc/net/raw", "/proc/net/raw6"])).unwrap_or_default();
+        out.lines()
+            .filter(|l| !l.trim_start().starts_with("sl"))
+            .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+            .sum()
+    }
+
     /// Addresses on `ifname` (`ip -o addr show`), counting those in `prefix`.
     fn count_addrs(&self, ifname: &str, prefix: &str) -> R<usize> {
         let out = self.ip(&["-o", "addr", "show", "dev", ifname])?;
@@ -1011,6 +1022,8 @@ struct ScaleRow {
     rss_kb: [u64; 2],
     procs: [usize; 2],
     vips: [usize; 2],
+    /// Adverts dropped by the kernel on the daemons' raw sockets (receive buffer full).
+    drops: [u64; 2],
 }
 
 fn scale(opts: &Opts, imp: Impl) -> R<ScaleRow> {
@@ -1065,6 +1078,7 @@ fn scale(opts: &Opts, imp: Impl) -> R<ScaleRow> {
             m.count_addrs("eth0", "198.19.")?,
             b.count_addrs("eth0", "198.19.")?,
         ],
+        drops: [m.raw_drops(), b.raw_drops()],
     };
     if row.vips != [255, 0] {
         eprintln!(
@@ -1087,14 +1101,14 @@ fn print_scale(rows: &[ScaleRow]) -> String {
     let _ = writeln!(
         s,
         "| implementation | window | master CPU | backup CPU | master RSS | backup RSS \
-         | processes (m/b) | VIPs (m/b) |"
+         | processes (m/b) | VIPs (m/b) | rx drops (m/b) |"
     );
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
     for r in rows {
         let _ = writeln!(
             s,
             "| {} | {:.1} s | {:.2} s ({:.1} %) | {:.2} s ({:.1} %) | {} KiB | {} KiB | {}/{} | \
-             {}/{} |",
+             {}/{} | {}/{} |",
             r.imp.name(),
             r.secs,
             r.cpu[0],
@@ -1106,7 +1120,9 @@ fn print_scale(rows: &[ScaleRow]) -> String {
             r.procs[0],
             r.procs[1],
             r.vips[0],
-            r.vips[1]
+            r.vips[1],
+            r.drops[0],
+            r.drops[1]
         );
     }
     let ours = rows.iter().find(|r| r.imp == Impl::Ours);
