@@ -439,7 +439,8 @@ fn interop_v3_ipv6_both_roles_multicast_and_unicast() {
 /// keepalived's notify FIFO lines, ours against the real thing: the same configuration (a
 /// sync group G1 of VI_1 and VI_2, VI_2 tracking a local interface, and VI_3 alone) runs
 /// under ours and under keepalived on two separate single-host LANs, through the same
-/// events: start, VI_2's tracked link down and up, the instance link down and up, SIGTERM.
+/// events: start, VI_2's tracked link down and up, the instance link down and up, a
+/// reload that removes VI_3 and adds VI_4, SIGTERM.
 /// Each entity's sequence of lines (`INSTANCE "VI_1" MASTER 150`, `GROUP "G1" FAULT 0`,
 /// ...) must be identical, and so must the whole multiset.
 #[test]
@@ -456,7 +457,8 @@ fn notify_fifo_lines_match_keepalived() {
     for l in &lans {
         l.host(1).add_veth("trk0", "trk1");
     }
-    let text = |fifo: &FifoReader| {
+    // `last`: VI_3 (before the reload) or VI_4 (after it).
+    let text = |fifo: &FifoReader, last: (&str, u8)| {
         let inst = |name: &str, vrid: u8, prio: u8, extra: &str| {
             format!(
                 "vrrp_instance {name} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    \
@@ -475,11 +477,16 @@ fn notify_fifo_lines_match_keepalived() {
                 120,
                 "    track_interface {\n        trk0\n    }\n"
             ),
-            inst("VI_3", 53, 100, "")
+            inst(last.0, last.1, 100, "")
         )
     };
-    let mut ours = Daemon::ours(lans[0].host(1), &dir, "ours", &text(&fifos[0]));
-    let mut ka = Daemon::keepalived(lans[1].host(1), &dir, "ka", &text(&fifos[1]));
+    let mut ours = Daemon::ours(
+        lans[0].host(1),
+        &dir,
+        "ours",
+        &text(&fifos[0], ("VI_3", 53)),
+    );
+    let mut ka = Daemon::keepalived(lans[1].host(1), &dir, "ka", &text(&fifos[1], ("VI_3", 53)));
     let diag = |ours: &Daemon, ka: &Daemon| {
         format!(
             "ours: {:#?}\nka: {:#?}\n{}{}",
@@ -521,9 +528,15 @@ fn notify_fifo_lines_match_keepalived() {
     settle(21, &ours, &ka);
     both(&["link", "set", "eth0", "up"]);
     settle(29, &ours, &ka);
+    // Reload: VI_3 removed (reported as FAULT, no notify_deleted), VI_4 added.
+    std::fs::write(&ours.conf, text(&fifos[0], ("VI_4", 54))).unwrap();
+    std::fs::write(&ka.conf, text(&fifos[1], ("VI_4", 54))).unwrap();
+    ours.reload();
+    ka.reload();
+    settle(32, &ours, &ka);
     ours.stop();
     ka.stop();
-    settle(33, &ours, &ka);
+    settle(36, &ours, &ka);
     let per = |lines: &[String], who: &str| -> Vec<String> {
         lines
             .iter()
@@ -532,7 +545,7 @@ fn notify_fifo_lines_match_keepalived() {
             .collect()
     };
     let (o, k) = (fifos[0].lines(), fifos[1].lines());
-    for who in ["VI_1", "VI_2", "VI_3", "G1"] {
+    for who in ["VI_1", "VI_2", "VI_3", "VI_4", "G1"] {
         assert_eq!(
             per(&o, who),
             per(&k, who),
