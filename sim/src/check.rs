@@ -18,7 +18,7 @@
 use crate::scenario::{Mode, Predicate};
 use crate::units::{dur, secs};
 use crate::world::{Basis, Cause, Ev, ExpectState, Obligation, Peek, Run, World};
-use keepalived_rs::vrrp::{NotifyKind, State};
+use keepalived_rs::vrrp::{Input, NotifyKind, State};
 use keepalived_rs::wire::vrrp::Version;
 use scheduler::Instant;
 use std::net::IpAddr;
@@ -125,6 +125,7 @@ impl World<'_> {
             }
         }
         let mut moves: Vec<Move> = Vec::new();
+        let mut prio_changes: Vec<(String, u8, u8)> = Vec::new();
         let mut dirty = Vec::new();
         for &i in &list {
             let inst = &router.instances()[i];
@@ -146,6 +147,9 @@ impl World<'_> {
                             c.down_timer_adverts,
                         );
                     }
+                }
+                if sh.eff != 0 && sh.state != State::Init {
+                    prio_changes.push((inst.name().to_string(), sh.eff, eff));
                 }
                 sh.eff = eff;
                 if let Some(g) = sh.group {
@@ -207,6 +211,18 @@ impl World<'_> {
                     }
                 }
             }
+        }
+        for (name, old, new) in &prio_changes {
+            let why = match cause {
+                Cause::Text(t) => format!("  ({t})"),
+                Cause::Packet { src, .. } => format!("  (advert from {src})"),
+                _ => String::new(),
+            };
+            let m = format!("{name} effective priority {old} -> {new}{why}");
+            self.line(Some(n), &m);
+        }
+        if !moves.is_empty() {
+            self.last_transition_at = self.now;
         }
         for mv in &moves {
             let reason = self.reason(mv, cause);
@@ -358,7 +374,12 @@ impl World<'_> {
                 continue;
             };
             let held = node.env.addrs.contains_key(&(ifx, vip.addr));
-            if master && !held && !vip.no_track {
+            // Deleted behind its back while paused: the daemon has not been told yet.
+            let untold = node
+                .backlog
+                .iter()
+                .any(|x| matches!(x, Input::AddressDeleted { addr, .. } if *addr == vip.addr));
+            if master && !held && !vip.no_track && !untold {
                 bad.push(format!(
                     "{} is MASTER but {} is not installed",
                     inst.name(),

@@ -15,7 +15,7 @@ use keepalived_rs::daemon::record::Recorder;
 use keepalived_rs::daemon::vrrp::VrrpService;
 use keepalived_rs::vrrp::{Input, InterfaceInfo, ScriptId, State};
 use scheduler::Instant;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -157,7 +157,8 @@ pub(crate) struct Node {
     /// The queue key of the node's timer and its deadline in the node's clock.
     pub timer: Option<((u64, u64), u64)>,
     pub timer_missed: bool,
-    pub backlog: Vec<Input>,
+    /// Inputs waiting for a paused node (the socket buffer, the netlink queue).
+    pub backlog: VecDeque<Input>,
     pub incarnation: u64,
     /// The broken timer's clock: the engine never sees time go backwards.
     pub floor: u64,
@@ -201,9 +202,11 @@ pub(crate) struct Link {
 }
 
 impl Link {
-    /// Loses information (the quiet window cannot start while any link does this).
+    /// Loses or reorders information (the quiet window cannot start while any link does
+    /// this: a reordered advert can come later than the master-down interval). Duplication
+    /// and a constant extra delay are tolerated.
     pub fn impairing(&self) -> bool {
-        self.loss > 0 || self.corrupt > 0 || self.blocked || self.clogged
+        self.loss > 0 || self.corrupt > 0 || self.reorder > 0 || self.blocked || self.clogged
     }
 }
 
@@ -316,6 +319,7 @@ pub struct World<'s> {
     heal_at: u64,
     end_at: u64,
     converged_at: Option<u64>,
+    pub(crate) last_transition_at: u64,
     pub(crate) logs: Vec<(log::Level, String)>,
     recorder: Option<(usize, Recorder<Vec<u8>>)>,
     models: BTreeMap<(usize, usize), Config>,
@@ -479,7 +483,7 @@ impl<'s> World<'s> {
                 rng,
                 timer: None,
                 timer_missed: false,
-                backlog: Vec::new(),
+                backlog: VecDeque::new(),
                 incarnation: 0,
                 floor: 0,
                 shadow: Vec::new(),
@@ -524,6 +528,7 @@ impl<'s> World<'s> {
             heal_at: 0,
             end_at: 0,
             converged_at: None,
+            last_transition_at: 0,
             logs: Vec::new(),
             recorder,
             models: BTreeMap::new(),
@@ -541,10 +546,13 @@ impl<'s> World<'s> {
     }
 
     pub(crate) fn violation(&mut self, node: Option<usize>, text: String) {
-        self.line(node, &format!("VIOLATION: {text}"));
         let who = node.map_or(String::new(), |n| format!("{}: ", self.nodes[n].name));
-        self.violations
-            .push(format!("at {}: {who}{text}", secs(self.now)));
+        let v = format!("at {}: {who}{text}", secs(self.now));
+        if self.violations.contains(&v) {
+            return;
+        }
+        self.line(node, &format!("VIOLATION: {text}"));
+        self.violations.push(v);
     }
 
     fn header(&mut self) {
@@ -1129,8 +1137,13 @@ impl<'s> World<'s> {
             ),
             Run::Paused => {
                 // The socket buffer holds a few hundred adverts; the rest is dropped.
-                if self.nodes[to].backlog.len() < 256 {
-                    self.nodes[to].backlog.push(input);
+                let packets = self.nodes[to]
+                    .backlog
+                    .iter()
+                    .filter(|i| matches!(i, Input::Packet { .. }))
+                    .count();
+                if packets < 256 {
+                    self.nodes[to].backlog.push_back(input);
                 }
             }
             Run::Down => {}
@@ -1141,7 +1154,7 @@ impl<'s> World<'s> {
     fn input(&mut self, n: usize, input: Input, cause: &str) {
         match self.nodes[n].run {
             Run::Running => self.call(n, Call::Input(input, Cause::Text(cause.to_string()))),
-            Run::Paused => self.nodes[n].backlog.push(input),
+            Run::Paused => self.nodes[n].backlog.push_back(input),
             Run::Down => {}
         }
     }
@@ -1252,7 +1265,6 @@ impl<'s> World<'s> {
             return;
         }
         self.nodes[n].run = Run::Running;
-        let backlog = std::mem::take(&mut self.nodes[n].backlog);
         let timers_first = self.nodes[n].rng.chance(1, 2);
         let due = |w: &World<'_>| {
             let node = &w.nodes[n];
@@ -1264,8 +1276,10 @@ impl<'s> World<'s> {
         if timers_first && due(self) {
             self.call(n, Call::Timeout);
         }
-        for input in backlog {
+        // One input at a time: what is still queued stays visible to the checks.
+        while let Some(input) = self.nodes[n].backlog.pop_front() {
             if self.nodes[n].run != Run::Running {
+                self.nodes[n].backlog.clear();
                 break;
             }
             let cause = match &input {
@@ -1519,9 +1533,17 @@ impl<'s> World<'s> {
             adv = 1_000_000;
         }
         // Master_Down_Interval = 3 × interval + skew (skew < one interval), plus one advert.
-        let mdi = 4 * adv + adv;
-        let net = 2 * (self.sc.latency_us + self.sc.jitter_us + self.extra_delay());
-        mdi + preempt + scripts + startup + net + 1_000
+        let mdi = 4 * adv;
+        let net = self.sc.latency_us + self.sc.jitter_us + self.extra_delay();
+        // With a preempt delay the chain can be: a lower-priority node times out and becomes
+        // MASTER; the higher one hears it, waits out the delay, then its own master-down
+        // interval.
+        let preempt_chain = if preempt > 0 {
+            preempt + mdi + adv + net
+        } else {
+            0
+        };
+        mdi + adv + net + preempt_chain + scripts + startup + net + 1_000
     }
 
     /// Runs the scenario to the end.
@@ -1582,7 +1604,7 @@ impl<'s> World<'s> {
                     if gen == self.window.gen && !self.impaired() {
                         self.window.open = true;
                         if self.healed && self.converged_at.is_none() {
-                            self.converged_at = Some(self.now);
+                            self.converged_at = Some(self.last_transition_at.max(self.heal_at));
                         }
                         if self.opts.trace {
                             let m = format!(
@@ -1631,13 +1653,14 @@ impl<'s> World<'s> {
         if passed {
             let _ = writeln!(
                 self.out,
-                "verdict: PASS  {} transitions, {}/{} expectations met, converged {} after the \
-                 heal, {} steps, {} simulated",
+                "verdict: PASS  {} transitions, {}/{} expectations met, settled {} after the \
+                 heal (bound {}), {} steps, {} simulated",
                 self.transitions,
                 self.expect_met,
                 expects,
                 self.converged_at
                     .map_or("-".into(), |t| dur(t - self.heal_at)),
+                dur(self.window.len),
                 self.steps,
                 secs(self.now)
             );
