@@ -565,7 +565,7 @@ fn notify_fifo_lines_match_keepalived() {
     );
     assert!(o.contains(&"GROUP \"G1\" FAULT 0".to_string()), "{o:?}");
     assert!(
-        o.contains(&"INSTANCE \"VI_3\" STOP 100".to_string()),
+        o.contains(&"INSTANCE \"VI_4\" STOP 100".to_string()),
         "{o:?}"
     );
 }
