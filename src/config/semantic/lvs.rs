@@ -170,23 +170,9 @@ pub(super) fn kl_uint(
     }
 }
 
-/// The optional BOOL of a flag keyword (no argument: true), with keepalived's message.
-pub(super) fn kl_bool(
-    ctx: &mut Ctx<'_>,
-    node: &Node,
-    msg: impl FnOnce(&str) -> String,
-) -> Option<bool> {
-    match node.args().first() {
-        None => Some(true),
-        Some(w) => match values::parse_bool(&w.text) {
-            Ok(b) => Some(b),
-            Err(_) => {
-                ctx.error(w.span, msg(&w.text));
-                None
-            }
-        },
-    }
-}
+/// The optional BOOL of a flag keyword (no argument: true), with keepalived's message:
+/// the shared helper of the semantic pass.
+pub(super) use super::vals::flag as kl_bool;
 
 /// Word 1 as a string, or keepalived's "missing" message.
 pub(super) fn kl_string(ctx: &mut Ctx<'_>, node: &Node, missing: &str) -> Option<String> {
