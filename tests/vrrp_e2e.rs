@@ -1185,9 +1185,11 @@ fn reload_keeps_master_and_applies_vip_change() {
     );
 }
 
-/// VIPs that a killed (SIGKILL) previous run left on the interface are removed at start:
-/// A (alone, MASTER) is killed with its VIPs in place; B (higher priority) becomes MASTER;
-/// A restarted comes up as BACKUP and its stale VIPs are gone.
+/// VIPs that a killed (SIGKILL) previous run left on the interface are removed at start,
+/// IPv4 and IPv6 (a link-local fe80::100 included): A (alone, MASTER of V4 and V6) is
+/// killed with its VIPs in place; B (higher priority) becomes MASTER; A restarted comes up
+/// as BACKUP and its stale VIPs are gone. When B is then frozen, A's IPv6 adverts come
+/// from its own link-local address, not from the stale fe80::100 it saw at start.
 #[test]
 fn stale_vips_of_a_killed_run_are_removed_at_start() {
     if !e2e_ready("stale_vips_of_a_killed_run_are_removed_at_start", false) {
@@ -1196,49 +1198,66 @@ fn stale_vips_of_a_killed_run_are_removed_at_start() {
     let lan = Lan::new("stl", 2);
     let dir = TestDir::new("stl");
     let (h1, h2) = (lan.host(1), lan.host(2));
-    let vips = ["192.0.2.100/24", "192.0.2.101/24"];
-    let mut a = Daemon::ours(
-        h1,
-        &dir,
-        "a",
-        &conf("a", &[], &[Inst::new("VI_1", 51, 100, &vips).text()]),
-    );
+    let blocks = |prio: u8| {
+        vec![
+            Inst::new("V4", 51, prio, &["192.0.2.100/24", "192.0.2.101/24"]).text(),
+            Inst::new("V6", 52, prio, &["fe80::100/64", "fd00::100/64"]).text(),
+        ]
+    };
+    let stale = ["192.0.2.100", "192.0.2.101", "fe80::100", "fd00::100"];
+    let mut a = Daemon::ours(h1, &dir, "a", &conf("a", &[], &blocks(100)));
     wait_until(
         "A master alone",
         SETTLE,
-        || has_addr(h1, "eth0", VIP) && has_addr(h1, "eth0", "192.0.2.101"),
+        || stale.iter().all(|v| has_addr(h1, "eth0", v)),
         || a.tail(40),
     );
     a.kill();
     assert!(
-        has_addr(h1, "eth0", VIP) && has_addr(h1, "eth0", "192.0.2.101"),
+        stale.iter().all(|v| has_addr(h1, "eth0", v)),
         "SIGKILL left the VIPs"
     );
-    let b = Daemon::ours(
-        h2,
-        &dir,
-        "b",
-        &conf("b", &[], &[Inst::new("VI_1", 51, 150, &vips).text()]),
-    );
+    let b = Daemon::ours(h2, &dir, "b", &conf("b", &[], &blocks(150)));
     wait_has("B master", h2, VIP, &[&a, &b]);
-    let backups = a.count("(VI_1) Entering BACKUP STATE");
+    wait_has("B master", h2, "fd00::100", &[&a, &b]);
+    let backups = a.count("(V6) Entering BACKUP STATE");
     a.spawn();
     wait_until(
         "restarted A in BACKUP",
         SETTLE,
-        || a.count("(VI_1) Entering BACKUP STATE") > backups,
+        || a.count("(V6) Entering BACKUP STATE") > backups,
         || logs(&[&a, &b]),
     );
     holds_for(
         "A without the stale VIPs, B master",
         Duration::from_secs(2),
         || {
-            !has_addr(h1, "eth0", VIP)
-                && !has_addr(h1, "eth0", "192.0.2.101")
+            stale.iter().all(|v| !has_addr(h1, "eth0", v))
                 && has_addr(h2, "eth0", VIP)
+                && has_addr(h2, "eth0", "fd00::100")
         },
         || format!("{}\n{}", addr_table(&[h1, h2]), logs(&[&a, &b])),
     );
+    if !common::lan::tool_ready("stale_vips_of_a_killed_run_are_removed_at_start", "tcpdump") {
+        return;
+    }
+    let mut cap = Capture::start(h2, &dir, "stl", "eth0", "ip6 proto 112");
+    b.freeze();
+    wait_has("A takes over V6 from frozen B", h1, "fd00::100", &[&a, &b]);
+    std::thread::sleep(Duration::from_millis(600));
+    let text = cap.stop();
+    b.thaw();
+    let from_a: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("ff02::12: VRRPv3") && l.contains("prio 100"))
+        .collect();
+    assert!(!from_a.is_empty(), "no IPv6 advert from A:\n{text}");
+    for l in from_a {
+        assert!(
+            !l.trim_start().starts_with("fe80::100 "),
+            "advert from the VIP: {l}"
+        );
+    }
 }
 
 /// A reload that lowers the master's priority below the backup's, adds an instance and
