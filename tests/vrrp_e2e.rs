@@ -1490,3 +1490,48 @@ fn same_vrid_per_family_independent_and_tracked_interface_recreated() {
     assert!(has_addr(h1, "eth0", VIP), "{}", logs(&ds));
     assert_eq!(a.count("(V4) Entering MASTER STATE"), 1, "{}", logs(&ds));
 }
+
+/// Unicast to several peers: three routers (150, 100, 50), each with the two others as
+/// unicast peers. The master's adverts reach both backups (the lowest never becomes
+/// MASTER); frozen, the middle one takes over and the lowest stays BACKUP under it; resumed,
+/// the highest takes back.
+#[test]
+fn unicast_three_routers_fan_out() {
+    if !e2e_ready("unicast_three_routers_fan_out", false) {
+        return;
+    }
+    let lan = Lan::new("u3", 3);
+    let dir = TestDir::new("u3");
+    let hosts = [lan.host(1), lan.host(2), lan.host(3)];
+    let mk = |me: usize, prio: u8| {
+        let peers: String = (1..=3)
+            .filter(|p| *p != me)
+            .map(|p| format!("        192.0.2.{p}\n"))
+            .collect();
+        let inst = Inst::new("VI_1", 51, prio, &["192.0.2.100/24"])
+            .with(&format!("unicast_src_ip 192.0.2.{me}"))
+            .with(&format!("unicast_peer {{\n{peers}    }}"));
+        conf(&format!("r{me}"), &[], &[inst.text()])
+    };
+    let a = Daemon::ours(hosts[0], &dir, "a", &mk(1, 150));
+    let b = Daemon::ours(hosts[1], &dir, "b", &mk(2, 100));
+    let c = Daemon::ours(hosts[2], &dir, "c", &mk(3, 50));
+    let ds = [&a, &b, &c];
+    wait_holder("A master", VIP, hosts[0], &hosts, &ds);
+    a.freeze();
+    wait_until(
+        "B takes over, C stays backup",
+        TAKEOVER,
+        || has_addr(hosts[1], "eth0", VIP) && !has_addr(hosts[2], "eth0", VIP),
+        || logs(&ds),
+    );
+    holds_for(
+        "C backup under B",
+        Duration::from_secs(1),
+        || !has_addr(hosts[2], "eth0", VIP),
+        || logs(&ds),
+    );
+    a.thaw();
+    wait_holder("A back", VIP, hosts[0], &hosts, &ds);
+    assert_eq!(c.count("Entering MASTER STATE"), 0, "{}", logs(&ds));
+}
