@@ -9,7 +9,8 @@
 //! master's VRRP process is frozen (SIGSTOP), and hands back when it resumes. Both
 //! processes are frozen in turn, so each side plays both roles. Then each side is stopped
 //! with SIGTERM in turn: its priority-0 adverts hand everything to the other (whose log
-//! says it received priority 0), and a restarted keepalived preempts its instances back.
+//! says it received priority 0), and the restarted side preempts its instances back and
+//! keeps its role for longer than a master-down interval (AH sequence numbers restart).
 //! The IPv4 matrices add an equal-priority instance: no preemption on a tie, and when both
 //! are MASTER at once (after a freeze) the higher address, keepalived's, wins.
 //!
@@ -387,6 +388,34 @@ fn matrix(tag: &str, m: Matrix) {
             }
         },
     );
+    // The restarted keepalived's adverts stay accepted for longer than a master-down
+    // interval (with AH, its sequence numbers start again: no replay drop may make ours
+    // MASTER again).
+    let ours_masters: Vec<usize> = m.cases.iter().map(|c| masters(&ours, c)).collect();
+    let hold = if m.version == 2 { 5 } else { 3 };
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(hold) {
+        for c in &m.cases {
+            let want = if c.tie { Side::Ours } else { c.master };
+            assert!(
+                run.ok(c, Want::Alone(want)),
+                "{}: not held by {want:?} after keepalived's restart\n{}{}",
+                c.name,
+                ours.tail(60),
+                ka.tail(60)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for (c, n) in m.cases.iter().zip(ours_masters) {
+        assert_eq!(
+            masters(&ours, c),
+            n,
+            "{}: ours flapped\n{}",
+            c.name,
+            ours.tail(60)
+        );
+    }
     // 8. Ours stops (SIGTERM): priority 0 hands ours' instances to keepalived.
     ours.stop();
     run.phase(
@@ -407,6 +436,46 @@ fn matrix(tag: &str, m: Matrix) {
             c.name,
             hi.tail(40),
             lo.tail(80)
+        );
+    }
+    // 9. Ours restarts: it preempts its instances back (not the tie), and keepalived keeps
+    // accepting its adverts (AH: ours' sequence numbers start again) for longer than a
+    // master-down interval.
+    ours.spawn();
+    let want9 = |c: &Case| {
+        if c.tie {
+            Want::Alone(Side::Keepalived)
+        } else {
+            Want::Alone(c.master)
+        }
+    };
+    run.phase(
+        "ours restarted: preempts back",
+        TAKEOVER.max(SETTLE),
+        (&ours, &ka),
+        want9,
+    );
+    let ka_masters: Vec<usize> = m.cases.iter().map(|c| masters(&ka, c)).collect();
+    let start = std::time::Instant::now();
+    while start.elapsed() < Duration::from_secs(hold) {
+        for c in &m.cases {
+            assert!(
+                run.ok(c, want9(c)),
+                "{}: not as wanted after ours' restart\n{}{}",
+                c.name,
+                ours.tail(60),
+                ka.tail(60)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for (c, n) in m.cases.iter().zip(ka_masters) {
+        assert_eq!(
+            masters(&ka, c),
+            n,
+            "{}: keepalived flapped\n{}",
+            c.name,
+            ka.tail(60)
         );
     }
     eprintln!("{}", run.report.join("\n"));
