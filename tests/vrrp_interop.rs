@@ -310,8 +310,17 @@ fn matrix(tag: &str, m: Matrix) {
             );
         }
     }
-    // MASTER entries so far (at start the faster side may be MASTER for a moment before
-    // the higher priority preempts it: that is VRRP, not a fault).
+    // Let the start-up settle (keepalived is busy for a moment after it starts, and the
+    // faster side may be MASTER for a moment before the higher priority preempts it: that
+    // is VRRP, not a fault), then count MASTER entries from here.
+    std::thread::sleep(Duration::from_secs(2));
+    run.phase("election, settled", SETTLE, (&ours, &ka), |c| {
+        if c.tie {
+            Want::One
+        } else {
+            Want::Alone(c.master)
+        }
+    });
     let masters = |d: &Daemon, c: &Case| d.count(&format!("({}) Entering MASTER STATE", c.name));
     let settled: Vec<(usize, usize)> = m
         .cases
