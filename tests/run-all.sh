@@ -12,9 +12,10 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # Debian packages: keepalived (interop peer, sample configurations, verdict baseline),
-# iproute2 (namespaces), tcpdump (wire captures in end-to-end tests).
+# iproute2 (namespaces), tcpdump (wire captures in end-to-end tests), nftables (no_accept
+# filtering), curl (reachability probes).
 need=()
-for p in keepalived iproute2 tcpdump; do
+for p in keepalived iproute2 tcpdump nftables curl; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

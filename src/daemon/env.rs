@@ -28,6 +28,10 @@ pub trait Env {
     fn add_address(&mut self, ifindex: u32, vip: &VipSpec);
     /// Removes one; `may_be_absent` for the start-up cleanup of a previous run's VIPs.
     fn del_address(&mut self, ifindex: u32, vip: &VipSpec, may_be_absent: bool);
+    /// Accept mode off (`no_accept`, or strict mode on a non-owner; RFC 5798 §6.1): while
+    /// `drop` is true, traffic addressed to `addr` must be dropped (IPv6 neighbour discovery
+    /// excepted, RFC 9568 §6.4.3). Environments without a firewall ignore it.
+    fn filter_vip(&mut self, _addr: IpAddr, _drop: bool) {}
     fn add_route(&mut self, route: &RouteSpec);
     fn del_route(&mut self, route: &RouteSpec);
     fn add_rule(&mut self, rule: &RuleSpec);

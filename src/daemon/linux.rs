@@ -156,6 +156,7 @@ pub struct LinuxEnv {
     pub send_errors: u64,
     vmacs: crate::os::vmac::VmacManager,
     created_vmacs: Vec<crate::os::vmac::Vmac>,
+    vip_filter: crate::os::nft::VipFilter,
 }
 
 fn fam_key(f: Family) -> u8 {
@@ -187,6 +188,7 @@ impl LinuxEnv {
             send_errors: 0,
             vmacs: crate::os::vmac::VmacManager::new(),
             created_vmacs: Vec::new(),
+            vip_filter: crate::os::nft::VipFilter::default(),
         })
     }
 
@@ -341,8 +343,10 @@ impl LinuxEnv {
         out
     }
 
-    /// At exit: the VMACs we created are deleted and the sysctls we changed restored.
+    /// At exit: the VMACs we created are deleted, the sysctls we changed restored and the
+    /// accept-mode filter table removed.
     pub fn cleanup(&mut self) {
+        self.vip_filter.destroy();
         for v in std::mem::take(&mut self.created_vmacs) {
             if let Err(e) = self.vmacs.delete(&mut self.nl, &v) {
                 warn!(target: "vrrp", "cannot delete VMAC {}: {e}", v.name);
@@ -554,6 +558,12 @@ impl Env for LinuxEnv {
             if !(absent && may_be_absent) {
                 warn!(target: "os", "{e}");
             }
+        }
+    }
+
+    fn filter_vip(&mut self, addr: IpAddr, drop: bool) {
+        if let Err(e) = self.vip_filter.set(addr, drop) {
+            warn!(target: "vrrp", "no_accept filter for {addr}: {e}");
         }
     }
 

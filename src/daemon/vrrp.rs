@@ -33,6 +33,8 @@ pub struct VrrpService {
     outbox_keep: usize,
     /// The latest instant given to the engine (see [`VrrpService::last_now`]).
     last_now: Instant,
+    /// A burst of work ended (see [`VrrpService::take_burst_ended`]).
+    burst_ended: bool,
 }
 
 impl VrrpService {
@@ -51,6 +53,7 @@ impl VrrpService {
         let mut svc = VrrpService {
             outbox_keep: outbox_keep(&router),
             last_now: now,
+            burst_ended: true,
             router,
             out,
             model: model.clone(),
@@ -144,6 +147,7 @@ impl VrrpService {
             .handle(now, Input::Reconfigure(Box::new(cfg)), &mut self.out);
         // Deleted instances are notified with the old configuration's hooks.
         self.outbox_keep = outbox_keep(&self.router);
+        self.burst_ended = true;
         self.flush(env);
         self.model = model.clone();
         let used = self.router_config_scripts();
@@ -240,13 +244,29 @@ impl VrrpService {
                     ttl,
                     ..
                 } => env.send_advert(*ifindex, *family, *src, *dst, *ttl, self.out.packet(action)),
-                Action::AddAddress { ifindex, vip, .. } => env.add_address(*ifindex, vip),
+                Action::AddAddress {
+                    instance,
+                    ifindex,
+                    vip,
+                    ..
+                } => {
+                    env.add_address(*ifindex, vip);
+                    if !self.accepts(*instance) {
+                        env.filter_vip(vip.addr, true);
+                    }
+                }
                 Action::DelAddress {
+                    instance,
                     ifindex,
                     vip,
                     may_be_absent,
                     ..
-                } => env.del_address(*ifindex, vip, *may_be_absent),
+                } => {
+                    env.del_address(*ifindex, vip, *may_be_absent);
+                    if !self.accepts(*instance) {
+                        env.filter_vip(vip.addr, false);
+                    }
+                }
                 Action::AddRoute { route, .. } => env.add_route(route),
                 Action::DelRoute { route, .. } => env.del_route(route),
                 Action::AddRule { rule, .. } => env.add_rule(rule),
@@ -291,11 +311,18 @@ impl VrrpService {
         let keep = self.outbox_keep;
         if self.out.actions.capacity() > 2 * keep {
             self.out.actions.shrink_to(keep);
+            self.burst_ended = true;
         }
         let keep_bytes = 128 * keep;
         if self.out.bytes.capacity() > 2 * keep_bytes {
             self.out.bytes.shrink_to(keep_bytes);
         }
+    }
+
+    /// True once after start-up, a reload or a burst of actions: the moment for the Linux
+    /// driver to give freed memory back (`os::release_free_memory`).
+    pub fn take_burst_ended(&mut self) -> bool {
+        std::mem::take(&mut self.burst_ended)
     }
 }
 
@@ -308,6 +335,16 @@ fn outbox_keep(router: &Router) -> usize {
         .map(|i| i.config().unicast_peers.len().max(1))
         .sum();
     64 + dests
+}
+
+impl VrrpService {
+    /// Accept mode of an instance (keepalived: on unless `no_accept` or strict, always on
+    /// for an owner).
+    fn accepts(&self, instance: u32) -> bool {
+        self.router
+            .instance(instance as usize)
+            .map_or(true, |i| i.config().accept)
+    }
 }
 
 /// The schedule of each tracked script: first run at start, then every interval.

@@ -8,6 +8,7 @@ pub mod host;
 pub mod link_monitor;
 pub mod netlink;
 pub mod netns;
+pub mod nft;
 pub mod packet;
 #[allow(unsafe_code)]
 mod sys;
@@ -15,3 +16,5 @@ pub mod sysctl;
 pub mod syslog;
 pub mod vmac;
 pub mod vrrp_socket;
+
+pub use sys::release_free_memory;

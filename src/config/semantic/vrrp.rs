@@ -861,7 +861,7 @@ fn instance_table() -> Vec<Kw<InstBuild>> {
             vals::bare_flag(ctx, n);
             b.inst.configured.accept = Some(true);
         }),
-        Kw::accepted("no_accept", Tier::T3, |ctx, n, b| {
+        Kw::new("no_accept", Tier::T3, |ctx, n, b| {
             vals::bare_flag(ctx, n);
             b.inst.configured.accept = Some(false);
         }),
