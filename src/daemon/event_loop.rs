@@ -287,6 +287,9 @@ fn after(ctx: &mut C, d: &mut Daemon) {
             }
         }
     }
+    if d.vrrp.as_mut().is_some_and(|v| v.take_burst_ended()) {
+        crate::os::release_free_memory();
+    }
     let want = d.vrrp.as_ref().and_then(|v| v.poll_timeout());
     let have = d.vrrp_timer.map(|(_, t)| t);
     if want == have {

@@ -2,7 +2,7 @@
 //! with an arbitrary IP protocol (112, 51), integer and struct `setsockopt`s (multicast
 //! membership by interface index, `IPV6_CHECKSUM`, `IP_MULTICAST_ALL`), `recvmsg` with a raw
 //! control buffer (nix does not decode `IPV6_HOPLIMIT`), and `sendto`/`bind` with a
-//! `sockaddr_ll` (nix offers no safe constructor for one).
+//! `sockaddr_ll` (nix offers no safe constructor for one). Also glibc's `malloc_trim`.
 //!
 //! All `unsafe` of the crate lives in this file. Every block passes the kernel a pointer to a
 //! live, correctly sized value owned by the caller's stack frame, and every result is checked.
@@ -12,6 +12,18 @@ use std::io;
 use std::mem::size_of;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+/// Gives the C allocator's free memory back to the kernel (glibc's `malloc_trim(0)`: the free
+/// top of the heap and whole free pages inside it). A burst (start-up, reload, a mass
+/// transition) frees what it allocated, but glibc keeps it resident otherwise. A no-op with
+/// other C libraries.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim(3) takes an integer and only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
 
 /// Opens a socket with `SOCK_NONBLOCK | SOCK_CLOEXEC` (and `SOCK_NONBLOCK` left out when
 /// `nonblocking` is false).
