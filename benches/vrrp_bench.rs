@@ -194,11 +194,14 @@ fn parse_opts(args: &[String]) -> R<Opts> {
 struct Registry {
     netns: Vec<String>,
     pids: Vec<i32>,
+    /// The work directory, removed at the end unless `--keep`.
+    work: Option<PathBuf>,
 }
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     netns: Vec::new(),
     pids: Vec::new(),
+    work: None,
 });
 
 fn registry() -> std::sync::MutexGuard<'static, Registry> {
@@ -251,15 +254,22 @@ fn delete_netns(name: &str) {
 }
 
 fn cleanup_all() {
-    let (pids, netns) = {
+    let (pids, netns, work) = {
         let mut r = registry();
-        (std::mem::take(&mut r.pids), std::mem::take(&mut r.netns))
+        (
+            std::mem::take(&mut r.pids),
+            std::mem::take(&mut r.netns),
+            r.work.take(),
+        )
     };
     for pid in pids {
         terminate(pid, Duration::from_secs(2));
     }
     for ns in netns {
         delete_netns(&ns);
+    }
+    if let Some(w) = work {
+        let _ = std::fs::remove_dir_all(w);
     }
 }
 
@@ -1403,11 +1413,12 @@ fn main() {
         std::process::exit(1);
     }
     remove_stale_netns();
+    if !opts.keep {
+        registry().work = Some(opts.work.clone());
+    }
     let res = bench(&opts);
     cleanup_all();
-    if !opts.keep {
-        let _ = std::fs::remove_dir_all(&opts.work);
-    } else {
+    if opts.keep {
         eprintln!("work directory kept: {}", opts.work.display());
     }
     match res {
