@@ -52,10 +52,31 @@ impl World<'_> {
         &mut self,
         n: usize,
         local: u64,
-        touched: Option<Vec<usize>>,
+        all: bool,
         before: &[(usize, State, Option<Instant>)],
         peeked: Option<Peek>,
         cause: &Cause,
+    ) {
+        let mut list = std::mem::take(&mut self.scratch_list);
+        list.clear();
+        self.observe_inner(n, local, all, before, peeked, cause, &mut list);
+        self.scratch_list = list;
+    }
+
+    /// `list` (empty, reused): the instances observed. Not `all`: those the step can have
+    /// moved — the packet's instance, those that sent an advert, those notified, and their
+    /// sync groups (a state change always notifies; a MASTER's or a BACKUP's timer always
+    /// sends).
+    #[allow(clippy::too_many_arguments)]
+    fn observe_inner(
+        &mut self,
+        n: usize,
+        local: u64,
+        all: bool,
+        before: &[(usize, State, Option<Instant>)],
+        peeked: Option<Peek>,
+        cause: &Cause,
+        list: &mut Vec<usize>,
     ) {
         let node = &mut self.nodes[n];
         let Some(svc) = node.svc.as_ref() else {
@@ -63,39 +84,48 @@ impl World<'_> {
         };
         let router = svc.router();
         let count = router.instances().len().min(node.shadow.len());
-        let list: Vec<usize> = match touched {
-            None => (0..count).collect(),
-            Some(mut l) => {
-                for nt in &node.env.notified {
-                    match nt.kind {
-                        NotifyKind::Instance => {
-                            if let Some(i) =
-                                router.instances().iter().position(|x| x.name() == nt.name)
-                            {
-                                l.push(i);
-                            }
-                        }
-                        NotifyKind::Group => {
-                            if let Some(g) =
-                                router.sync_groups().iter().find(|g| g.name() == nt.name)
-                            {
-                                l.extend_from_slice(g.members());
-                            }
-                        }
+        if all {
+            list.extend(0..count);
+        } else {
+            list.extend(before.iter().map(|b| b.0));
+            // Instances that sent an advert in this step.
+            for sent in &node.env.sent {
+                if let Some(p) = crate::world::peek(sent.src, &sent.bytes) {
+                    if let Some(l) = node.dispatch.get(&(p.fam, p.vrid)) {
+                        list.extend_from_slice(l);
                     }
                 }
-                let direct = l.clone();
-                for i in direct {
-                    if let Some(g) = router.group_of(i) {
-                        l.extend_from_slice(g.members());
-                    }
-                }
-                l.sort_unstable();
-                l.dedup();
-                l.retain(|&i| i < count);
-                l
             }
-        };
+            for nt in &node.env.notified {
+                match nt.kind {
+                    NotifyKind::Instance => {
+                        if let Some(i) = router.instances().iter().position(|x| x.name() == nt.name)
+                        {
+                            list.push(i);
+                        }
+                    }
+                    NotifyKind::Group => {
+                        if let Some(g) = router.sync_groups().iter().find(|g| g.name() == nt.name) {
+                            list.extend_from_slice(g.members());
+                        }
+                    }
+                }
+            }
+            if !router.sync_groups().is_empty() {
+                let direct = list.len();
+                for k in 0..direct {
+                    if let Some(g) = router.group_of(list[k]) {
+                        list.extend_from_slice(g.members());
+                    }
+                }
+            }
+            if list.len() > 1 {
+                list.sort_unstable();
+                list.dedup();
+            }
+            list.retain(|&i| i < count);
+        }
+        let list: &[usize] = list;
         // Adverts that reset a BACKUP's master-down timer set the basis of the RFC bound.
         if let Some(p) = peeked {
             for &(i, st, rt) in before {
@@ -127,7 +157,7 @@ impl World<'_> {
         let mut moves: Vec<Move> = Vec::new();
         let mut prio_changes: Vec<(String, u8, u8)> = Vec::new();
         let mut dirty = Vec::new();
-        for &i in &list {
+        for &i in list {
             let inst = &router.instances()[i];
             let sh = &mut node.shadow[i];
             let eff = inst.effective_priority();
@@ -268,7 +298,7 @@ impl World<'_> {
             self.oblige(n, mv.inst);
         }
         if !self.nodes[n].stale {
-            for &i in &list {
+            for &i in list {
                 self.check_vips(n, i);
             }
         }

@@ -168,6 +168,8 @@ pub(crate) struct Node {
     pub scripts: BTreeMap<String, ScriptMode>,
     /// Killed: addresses stay behind.
     pub stale: bool,
+    /// The outbox bound of the current configuration (actions per step).
+    pub bound: u64,
 }
 
 impl Node {
@@ -223,7 +225,7 @@ pub(crate) struct Delivery {
 
 pub(crate) enum Ev {
     Timer(usize),
-    Deliver(Delivery),
+    Deliver(Box<Delivery>),
     ScriptDone {
         node: usize,
         incarnation: u64,
@@ -323,6 +325,8 @@ pub struct World<'s> {
     pub(crate) logs: Vec<(log::Level, String)>,
     recorder: Option<(usize, Recorder<Vec<u8>>)>,
     models: BTreeMap<(usize, usize), Config>,
+    scratch_before: Vec<(usize, State, Option<Instant>)>,
+    pub(crate) scratch_list: Vec<usize>,
 }
 
 /// A host where the node's interfaces exist and scripts are acceptable.
@@ -490,6 +494,7 @@ impl<'s> World<'s> {
                 dispatch: BTreeMap::new(),
                 scripts: BTreeMap::new(),
                 stale: false,
+                bound: 64,
             });
         }
         let recorder = opts
@@ -532,6 +537,8 @@ impl<'s> World<'s> {
             logs: Vec::new(),
             recorder,
             models: BTreeMap::new(),
+            scratch_before: Vec::new(),
+            scratch_list: Vec::new(),
         }
     }
 
@@ -643,26 +650,34 @@ impl<'s> World<'s> {
         self.nodes[n].floor = enow;
         let t = Instant::from_micros(enow);
         capture::clear();
-        let mut before: Vec<(usize, State, Option<Instant>)> = Vec::new();
-        let mut touched: Option<Vec<usize>> = None;
+        let mut before = std::mem::take(&mut self.scratch_before);
+        before.clear();
+        // Which instances to observe afterwards: `All`, or only those the step can have
+        // moved (see `observe`).
+        let mut all = true;
         let mut cause = Cause::Timer;
         let mut peeked = None;
         if let Call::Input(Input::Packet { src, payload, .. }, _) = &call {
+            all = false;
             if let (Some(p), Some(svc)) = (peek(*src, payload), &self.nodes[n].svc) {
                 peeked = Some(p);
-                let list = self.nodes[n]
-                    .dispatch
-                    .get(&(p.fam, p.vrid))
-                    .cloned()
-                    .unwrap_or_default();
-                for &i in &list {
-                    if let Some(inst) = svc.router().instance(i) {
-                        before.push((i, inst.state(), inst.read_timeout()));
+                if let Some(list) = self.nodes[n].dispatch.get(&(p.fam, p.vrid)) {
+                    for &i in list {
+                        if let Some(inst) = svc.router().instance(i) {
+                            before.push((i, inst.state(), inst.read_timeout()));
+                        }
                     }
                 }
-                touched = Some(list);
-            } else {
-                touched = Some(Vec::new());
+            }
+        }
+        if let (Call::Timeout, Some(svc)) = (&call, &self.nodes[n].svc) {
+            // Which instances a timer step can move: those that send an advert (a MASTER's
+            // adver timer, a BACKUP's master-down timer going to MASTER) and those notified,
+            // with their sync groups (`observe` adds them). Process trackers and the
+            // startup delay can move any instance: then everything is observed.
+            let r = svc.router();
+            if r.trackers().processes.is_empty() && !r.is_starting() {
+                all = false;
             }
         }
         let rec = matches!(&self.recorder, Some((r, _)) if *r == n);
@@ -775,7 +790,8 @@ impl<'s> World<'s> {
             }
         }
         capture::take(&mut self.logs);
-        self.after_call(n, local, touched, before, peeked, cause);
+        self.after_call(n, local, all, &before, peeked, cause);
+        self.scratch_before = before;
     }
 
     /// Rebuilds node `n`'s dispatch map and shadows after a start or reload (`old`: the
@@ -797,6 +813,7 @@ impl<'s> World<'s> {
                 node.shadow.push(sh);
             }
         }
+        self.nodes[n].bound = self.outbox_bound(n);
         self.rebuild_groups();
     }
 
@@ -844,8 +861,8 @@ impl<'s> World<'s> {
         &mut self,
         n: usize,
         local: u64,
-        touched: Option<Vec<usize>>,
-        before: Vec<(usize, State, Option<Instant>)>,
+        all: bool,
+        before: &[(usize, State, Option<Instant>)],
         peeked: Option<Peek>,
         cause: Cause,
     ) {
@@ -854,8 +871,7 @@ impl<'s> World<'s> {
         for s in &sent {
             self.route(n, s);
         }
-        let mut sent = sent;
-        sent.clear();
+        // Kept for `observe` (which instances sent); cleared with the step.
         self.nodes[n].env.sent = sent;
         // Tracking scripts.
         let scripts = std::mem::take(&mut self.nodes[n].env.scripts);
@@ -864,7 +880,7 @@ impl<'s> World<'s> {
         }
         // Outbox bound.
         let calls = self.nodes[n].env.calls;
-        let bound = self.outbox_bound(n);
+        let bound = self.nodes[n].bound;
         if calls > bound {
             self.violation(
                 Some(n),
@@ -888,14 +904,45 @@ impl<'s> World<'s> {
             }
         }
         // Transitions and invariants.
-        self.observe(n, local, touched, &before, peeked, &cause);
+        self.observe(n, local, all, before, peeked, &cause);
         let garps = std::mem::take(&mut self.nodes[n].env.garps);
         for (ifindex, addr) in &garps {
             self.obligations.remove(&(n, *ifindex, *addr));
         }
+        let quiet_packet = peeked.is_some() && calls == 0;
         self.nodes[n].env.clear_step();
         self.logs.clear();
-        self.rearm(n);
+        if quiet_packet {
+            self.rearm_after_packet(n, before);
+        } else {
+            self.rearm(n);
+        }
+    }
+
+    /// After a packet that made the daemon do nothing, only the timers of the instances it
+    /// was for can have moved (an advert only restarts the receiving instance's timer; a
+    /// sync-group move or a GARP burst would have produced actions). So the node's wake-up
+    /// moves only if one of them is now earlier; a wake-up left early is spurious and
+    /// harmless (the timer event checks `poll_timeout()` before calling the daemon). This
+    /// keeps the simulator from asking `poll_timeout()` of a 255-instance router for every
+    /// packet.
+    fn rearm_after_packet(&mut self, n: usize, before: &[(usize, State, Option<Instant>)]) {
+        let node = &self.nodes[n];
+        let Some(svc) = &node.svc else {
+            return self.rearm(n);
+        };
+        let mut earliest: Option<u64> = None;
+        for &(i, _, _) in before {
+            if let Some(d) = svc.router().instance(i).and_then(|x| x.read_timeout()) {
+                let d = d.as_micros();
+                earliest = Some(earliest.map_or(d, |e: u64| e.min(d)));
+            }
+        }
+        match (earliest, node.timer) {
+            (None, _) => {}
+            (Some(d), Some((_, armed))) if d >= armed => {}
+            (Some(_), _) => self.rearm(n),
+        }
     }
 
     fn outbox_bound(&self, n: usize) -> u64 {
@@ -1061,7 +1108,7 @@ impl<'s> World<'s> {
                 self.links[li].held.push(d);
             }
         } else {
-            self.push(at, Ev::Deliver(d));
+            self.push(at, Ev::Deliver(Box::new(d)));
         }
     }
 
@@ -1082,7 +1129,7 @@ impl<'s> World<'s> {
         let held = std::mem::take(&mut self.links[li].held);
         for d in held {
             let at = self.now + self.sc.latency_us;
-            self.push(at, Ev::Deliver(d));
+            self.push(at, Ev::Deliver(Box::new(d)));
         }
     }
 
@@ -1573,12 +1620,26 @@ impl<'s> World<'s> {
             }
             match ev {
                 Ev::Timer(n) => {
-                    if let Some((_, deadline)) = self.nodes[n].timer.take() {
-                        if self.opts.broken_timer_us > 0 {
-                            // The broken driver tells the engine its deadline has come.
-                            let node = &mut self.nodes[n];
-                            node.floor = node.floor.max(deadline);
-                        }
+                    self.nodes[n].timer = None;
+                    // The wake-up may be early (see rearm_after_packet): ask the daemon.
+                    let node = &self.nodes[n];
+                    let due = node
+                        .svc
+                        .as_ref()
+                        .and_then(|s| s.poll_timeout())
+                        .filter(|d| {
+                            d.as_micros()
+                                <= node.local(self.now).max(node.floor) + self.opts.broken_timer_us
+                        });
+                    let Some(deadline) = due else {
+                        self.rearm(n);
+                        self.after_step();
+                        continue;
+                    };
+                    if self.opts.broken_timer_us > 0 {
+                        // The broken driver tells the engine its deadline has come.
+                        let node = &mut self.nodes[n];
+                        node.floor = node.floor.max(deadline.as_micros());
                     }
                     match self.nodes[n].run {
                         Run::Running => self.call(n, Call::Timeout),
@@ -1586,7 +1647,7 @@ impl<'s> World<'s> {
                         Run::Down => {}
                     }
                 }
-                Ev::Deliver(d) => self.deliver(d),
+                Ev::Deliver(d) => self.deliver(*d),
                 Ev::ScriptDone {
                     node,
                     incarnation,
