@@ -459,6 +459,8 @@ pub fn run_seed(seed: u64, opts: &SimOptions, extra_args: &str) -> (Draw, Outcom
     let d = draw(seed);
     let mut o = opts.clone();
     o.seed = seed;
+    // A drawn run takes thousands of steps; a runaway one is a failure, found quickly.
+    o.max_steps = o.max_steps.min(5_000_000);
     o.reproduce = format!("cargo run -p sim -- --seed {seed}{extra_args}");
     let out = match scenario::parse(&d.text, None) {
         Ok(sc) => {
