@@ -89,6 +89,8 @@ fn start_vrrp(ctx: &mut C, d: &mut Daemon) {
             return;
         }
     }
+    // Freed before `after` gives free memory back (it is as large as the configuration).
+    drop(model);
     if let Some(m) = env.monitor.as_ref() {
         watch_monitor(ctx, m.as_raw_fd());
     }

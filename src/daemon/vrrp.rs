@@ -298,8 +298,9 @@ impl VrrpService {
                 }
             }
         }
+        let n = self.out.actions.len();
         self.out.clear();
-        self.trim_outbox();
+        self.trim_outbox(n);
     }
 
     /// A burst (start-up, a reload, a mass transition: about ten actions per instance) must
@@ -307,8 +308,12 @@ impl VrrpService {
     /// bytes: 255 instances starting left ~1 MiB behind). Steady state needs at most one
     /// advert per destination per instance per flush, so that much is kept and steady-state
     /// flushes do not allocate.
-    fn trim_outbox(&mut self) {
+    fn trim_outbox(&mut self, flushed: usize) {
         let keep = self.outbox_keep;
+        // More actions than a round of adverts: a burst (the backups' start-up is one too).
+        if flushed > keep {
+            self.burst_ended = true;
+        }
         if self.out.actions.capacity() > 2 * keep {
             self.out.actions.shrink_to(keep);
             self.burst_ended = true;
