@@ -557,6 +557,28 @@ impl Daemon {
         self.all_pids().iter().map(|p| cpu_ticks(*p)).sum()
     }
 
+    /// CPU time in ns from the scheduler's own accounting (`se.sum_exec_runtime` of every
+    /// thread in `/proc/PID/task/*/sched`), when the kernel has it (CONFIG_SCHED_DEBUG).
+    fn sched_ns(&self) -> Option<u64> {
+        let mut total = 0u64;
+        for pid in self.all_pids() {
+            let rd = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+            for t in rd.flatten() {
+                let text = std::fs::read_to_string(t.path().join("sched")).ok()?;
+                let ms: f64 = text
+                    .lines()
+                    .find(|l| l.starts_with("se.sum_exec_runtime"))?
+                    .split(':')
+                    .nth(1)?
+                    .trim()
+                    .parse()
+                    .ok()?;
+                total += (ms * 1e6) as u64;
+            }
+        }
+        Some(total)
+    }
+
     fn rss_kb(&self) -> u64 {
         self.all_pids().iter().map(|p| rss_kb(*p)).sum()
     }
@@ -1027,8 +1049,10 @@ fn print_takeover(rows: &[TakeoverRow]) -> String {
 struct ScaleRow {
     imp: Impl,
     secs: f64,
-    /// CPU seconds over the window, master side then backup side.
+    /// CPU seconds over the window (utime + stime), master side then backup side.
     cpu: [f64; 2],
+    /// The same from the scheduler's ns accounting, if available.
+    sched: [Option<f64>; 2],
     rss_kb: [u64; 2],
     procs: [usize; 2],
     vips: [usize; 2],
@@ -1074,14 +1098,20 @@ fn scale(opts: &Opts, imp: Impl) -> R<ScaleRow> {
     let sides = [&master, &backup];
     let t0 = Instant::now();
     let c0 = sides.map(|d| d.cpu_ticks());
+    let s0 = sides.map(|d| d.sched_ns());
     sleep(opts.scale_secs);
     let c1 = sides.map(|d| d.cpu_ticks());
+    let s1 = sides.map(|d| d.sched_ns());
     let secs = t0.elapsed().as_secs_f64();
     let tck = clk_tck() as f64;
     let row = ScaleRow {
         imp,
         secs,
         cpu: [0, 1].map(|i| (c1[i] - c0[i]) as f64 / tck),
+        sched: [0, 1].map(|i| match (s0[i], s1[i]) {
+            (Some(a), Some(b)) => Some(b.saturating_sub(a) as f64 / 1e9),
+            _ => None,
+        }),
         rss_kb: sides.map(|d| d.rss_kb()),
         procs: sides.map(|d| d.all_pids().len()),
         vips: [
@@ -1110,21 +1140,25 @@ fn print_scale(rows: &[ScaleRow]) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "| implementation | window | master CPU | backup CPU | master RSS | backup RSS \
-         | processes (m/b) | VIPs (m/b) | rx drops (m/b) |"
+        "| implementation | window | master CPU (utime+stime) | backup CPU (utime+stime) \
+         | master / backup CPU (sched ns) | master RSS | backup RSS | processes (m/b) \
+         | VIPs (m/b) | rx drops (m/b) |"
     );
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|---|---|");
+    let fmt_sched = |x: Option<f64>| x.map_or("n/a".to_string(), |v| format!("{:.3} s", v));
     for r in rows {
         let _ = writeln!(
             s,
-            "| {} | {:.1} s | {:.2} s ({:.1} %) | {:.2} s ({:.1} %) | {} KiB | {} KiB | {}/{} | \
-             {}/{} | {}/{} |",
+            "| {} | {:.1} s | {:.2} s ({:.1} %) | {:.2} s ({:.1} %) | {} / {} | {} KiB | {} KiB \
+             | {}/{} | {}/{} | {}/{} |",
             r.imp.name(),
             r.secs,
             r.cpu[0],
             100.0 * r.cpu[0] / r.secs,
             r.cpu[1],
             100.0 * r.cpu[1] / r.secs,
+            fmt_sched(r.sched[0]),
+            fmt_sched(r.sched[1]),
             r.rss_kb[0],
             r.rss_kb[1],
             r.procs[0],
@@ -1156,6 +1190,14 @@ fn print_scale(rows: &[ScaleRow]) -> String {
             verdict(cb),
             verdict(rss.max(rm).max(rb)),
         );
+        if let ([Some(om), Some(ob)], [Some(km), Some(kb)]) = (o.sched, k.sched) {
+            let _ = writeln!(
+                s,
+                "(by the scheduler's ns accounting: master CPU {:.2}, backup CPU {:.2})",
+                ratio(om, km),
+                ratio(ob, kb)
+            );
+        }
     }
     s
 }
