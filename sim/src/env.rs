@@ -46,6 +46,8 @@ pub struct SimEnv {
     /// Anything notable for `--trace` (and kernel-style complaints).
     pub notes: Vec<String>,
     pub trace: bool,
+    /// TEST ONLY (`Sabotage::keep_vips`): removals are ignored.
+    pub keep_addresses: bool,
 }
 
 impl SimEnv {
@@ -108,6 +110,9 @@ impl Env for SimEnv {
 
     fn del_address(&mut self, ifindex: u32, vip: &VipSpec, may_be_absent: bool) {
         self.calls += 1;
+        if self.keep_addresses {
+            return;
+        }
         let was = self.addrs.remove(&(ifindex, vip.addr)).is_some();
         if self.trace && (was || !may_be_absent) {
             self.notes.push(if was {

@@ -108,9 +108,12 @@
 //! The fault phase runs the timeline. At `duration` the heal phase begins: the network is
 //! healed, paused nodes resume, links come up, stopped daemons start, scripts answer their
 //! defaults; then the run must converge within the bound and stay converged until the end.
-//! The invariants, checked after every step, are listed in [`check`]. Test-only switch:
-//! [`SimOptions::broken_timer_us`] (`--broken-timer US`) makes the simulated driver fire
-//! timers early, and the invariants catch it.
+//! The invariants, checked after every step, are listed in [`check`]. Test-only switches
+//! show that they bite: [`SimOptions::broken_timer_us`] (`--broken-timer US`) makes the
+//! simulated driver fire timers early (the master-down bound catches it), and
+//! [`Sabotage`] drops GARPs, keeps deleted VIPs or makes a node deaf (the GARP, VIP and
+//! one-MASTER invariants catch those). They break the simulated driver or kernel, never the
+//! daemon's code.
 //!
 //! # Replay
 //!
@@ -129,7 +132,7 @@ pub mod swarm;
 pub mod units;
 pub mod world;
 
-pub use world::{Outcome, SimOptions, World};
+pub use world::{Outcome, Sabotage, SimOptions, World};
 
 /// The built-in scenario (`conf/sim/failover-and-return.sim`): three routers, the master
 /// fails and returns.

@@ -28,6 +28,9 @@ pub struct SimOptions {
     /// TEST ONLY: fire every node timer this many microseconds before its deadline (the
     /// driver lies to the engine about the time), so the invariants must catch it.
     pub broken_timer_us: u64,
+    /// TEST ONLY: more ways to break the simulated driver or kernel, each of which one
+    /// invariant must catch.
+    pub sabotage: Sabotage,
     /// Bound on the number of events.
     pub max_steps: u64,
     /// Record this node's inputs with [`Recorder`] (the result is in [`Outcome::recording`]).
@@ -44,12 +47,25 @@ impl Default for SimOptions {
             seed: 1,
             trace: false,
             broken_timer_us: 0,
+            sabotage: Sabotage::default(),
             max_steps: 50_000_000,
             record: None,
             quiet: false,
             reproduce: String::new(),
         }
     }
+}
+
+/// Test-only faults in the simulated driver and kernel (not in the daemon's code), to
+/// show that the invariants catch them.
+#[derive(Clone, Debug, Default)]
+pub struct Sabotage {
+    /// Gratuitous ARPs and NAs the daemon sends are lost by the driver.
+    pub drop_garps: bool,
+    /// The fake kernel ignores address removals.
+    pub keep_vips: bool,
+    /// This node receives nothing, and the simulator does not count it as a fault.
+    pub deaf: Option<String>,
 }
 
 /// What a run found.
@@ -327,6 +343,7 @@ pub struct World<'s> {
     models: BTreeMap<(usize, usize), Config>,
     scratch_before: Vec<(usize, State, Option<Instant>)>,
     pub(crate) scratch_list: Vec<usize>,
+    deaf: Option<usize>,
 }
 
 /// A host where the node's interfaces exist and scripts are acceptable.
@@ -480,6 +497,7 @@ impl<'s> World<'s> {
                 svc: None,
                 env: SimEnv {
                     trace: opts.trace,
+                    keep_addresses: opts.sabotage.keep_vips,
                     ..SimEnv::default()
                 },
                 run: Run::Down,
@@ -497,6 +515,11 @@ impl<'s> World<'s> {
                 bound: 64,
             });
         }
+        let deaf = opts
+            .sabotage
+            .deaf
+            .as_ref()
+            .and_then(|name| sc.node_index(name));
         let recorder = opts
             .record
             .as_ref()
@@ -539,6 +562,7 @@ impl<'s> World<'s> {
             models: BTreeMap::new(),
             scratch_before: Vec::new(),
             scratch_list: Vec::new(),
+            deaf,
         }
     }
 
@@ -907,6 +931,9 @@ impl<'s> World<'s> {
         self.observe(n, local, all, before, peeked, &cause);
         let garps = std::mem::take(&mut self.nodes[n].env.garps);
         for (ifindex, addr) in &garps {
+            if self.opts.sabotage.drop_garps {
+                break;
+            }
             self.obligations.remove(&(n, *ifindex, *addr));
         }
         let quiet_packet = peeked.is_some() && calls == 0;
@@ -1152,6 +1179,9 @@ impl<'s> World<'s> {
     fn deliver(&mut self, d: Delivery) {
         self.deliveries += 1;
         let to = d.to;
+        if self.deaf == Some(to) {
+            return;
+        }
         let pk = peek(d.src, &d.payload);
         let peek_prio = pk.map_or(0, |p| p.prio);
         if self.opts.trace {

@@ -87,3 +87,45 @@ fn broken_timer_makes_the_sweep_fail_with_a_reproduce_line() {
     let (_, ok) = run_seed(first, &SimOptions::default(), "");
     assert!(ok.passed, "{}", ok.output);
 }
+
+/// The other invariants bite too: each test-only sabotage of the simulated driver or
+/// kernel is caught by the invariant it breaks.
+#[test]
+fn each_invariant_catches_its_sabotage() {
+    use sim::{run_scenario, scenario, Sabotage};
+    let sc = scenario::parse(sim::DEFAULT_SCENARIO, None).unwrap();
+    let cases = [
+        (
+            Sabotage {
+                drop_garps: true,
+                ..Sabotage::default()
+            },
+            "no gratuitous ARP/NA for 192.0.2.100",
+        ),
+        (
+            Sabotage {
+                keep_vips: true,
+                ..Sabotage::default()
+            },
+            "is BACKUP but 192.0.2.100 is still installed",
+        ),
+        (
+            Sabotage {
+                deaf: Some("r3".into()),
+                ..Sabotage::default()
+            },
+            "2 MASTER(s) for VRID 51 IPv4 on segment lan",
+        ),
+    ];
+    for (sabotage, want) in cases {
+        let opts = SimOptions {
+            sabotage: sabotage.clone(),
+            reproduce: "cargo run -p sim".into(),
+            ..SimOptions::default()
+        };
+        let out = run_scenario(&sc, &opts);
+        assert!(!out.passed, "{sabotage:?} not caught:\n{}", out.output);
+        assert!(out.output.contains(want), "{sabotage:?}:\n{}", out.output);
+        assert!(out.output.contains("reproduce: cargo run -p sim"));
+    }
+}
