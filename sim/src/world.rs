@@ -172,7 +172,6 @@ pub(crate) struct Node {
     pub rng: Rng,
     /// The queue key of the node's timer and its deadline in the node's clock.
     pub timer: Option<((u64, u64), u64)>,
-    pub timer_missed: bool,
     /// Inputs waiting for a paused node (the socket buffer, the netlink queue).
     pub backlog: VecDeque<Input>,
     pub incarnation: u64,
@@ -504,7 +503,6 @@ impl<'s> World<'s> {
                 offset,
                 rng,
                 timer: None,
-                timer_missed: false,
                 backlog: VecDeque::new(),
                 incarnation: 0,
                 floor: 0,
@@ -1282,7 +1280,6 @@ impl<'s> World<'s> {
         node.svc = None;
         node.run = Run::Down;
         node.backlog.clear();
-        node.timer_missed = false;
         node.incarnation += 1;
         node.stale = keep_addresses && !node.env.addrs.is_empty();
         if !keep_addresses {
@@ -1371,7 +1368,6 @@ impl<'s> World<'s> {
         if due(self) {
             self.call(n, Call::Timeout);
         }
-        self.nodes[n].timer_missed = false;
         self.rearm(n);
     }
 
@@ -1516,6 +1512,12 @@ impl<'s> World<'s> {
             Action::RemoveAddress { node, addr } => self.remove_address(node, addr),
             Action::Reload { node, config } => self.reload(node, config),
             Action::Expect(..) | Action::Note(_) => {}
+        }
+        if self.opts.trace {
+            let links = self.describe_links();
+            if !links.is_empty() {
+                self.line(None, &format!("-- network: {links}"));
+            }
         }
         self.disturb();
     }
@@ -1673,7 +1675,8 @@ impl<'s> World<'s> {
                     }
                     match self.nodes[n].run {
                         Run::Running => self.call(n, Call::Timeout),
-                        Run::Paused => self.nodes[n].timer_missed = true,
+                        // Frozen: the timer is late; `resume` runs it.
+                        Run::Paused => {}
                         Run::Down => {}
                     }
                 }
