@@ -297,9 +297,17 @@ impl World<'_> {
         for mv in moves.iter().filter(|m| m.to == State::Master) {
             self.oblige(n, mv.inst);
         }
+        // VIPs iff MASTER can only have changed with a state change, an Env call, or a fault
+        // (an address removed behind the daemon's back: an `all` step).
         if !self.nodes[n].stale {
-            for &i in list {
-                self.check_vips(n, i);
+            if all || self.nodes[n].env.calls > 0 {
+                for &i in list {
+                    self.check_vips(n, i);
+                }
+            } else {
+                for mv in &moves {
+                    self.check_vips(n, mv.inst);
+                }
             }
         }
     }
