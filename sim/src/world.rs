@@ -15,7 +15,8 @@ use keepalived_rs::daemon::record::Recorder;
 use keepalived_rs::daemon::vrrp::VrrpService;
 use keepalived_rs::vrrp::{Input, InterfaceInfo, ScriptId, State};
 use scheduler::Instant;
-use std::collections::{BTreeMap, VecDeque};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -254,6 +255,34 @@ pub(crate) enum Ev {
     End,
 }
 
+/// An event in the queue, ordered by (time, insertion sequence): the earliest first, ties
+/// in insertion order.
+pub(crate) struct Queued {
+    key: (u64, u64),
+    ev: Ev,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, o: &Queued) -> bool {
+        self.key == o.key
+    }
+}
+
+impl Eq for Queued {}
+
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, o: &Queued) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl Ord for Queued {
+    /// Reversed: `BinaryHeap` is a max-heap.
+    fn cmp(&self, o: &Queued) -> Ordering {
+        o.key.cmp(&self.key)
+    }
+}
+
 /// What a node step was about (for the timeline's reasons).
 #[derive(Clone, Debug)]
 pub(crate) enum Cause {
@@ -314,7 +343,7 @@ pub struct World<'s> {
     pub(crate) opts: SimOptions,
     pub(crate) now: u64,
     seq: u64,
-    queue: BTreeMap<(u64, u64), Ev>,
+    queue: BinaryHeap<Queued>,
     pub(crate) nodes: Vec<Node>,
     pub(crate) links: Vec<Link>,
     /// Segment → (node, interface index) members.
@@ -529,7 +558,7 @@ impl<'s> World<'s> {
             opts,
             now: 0,
             seq: 0,
-            queue: BTreeMap::new(),
+            queue: BinaryHeap::new(),
             nodes,
             links: vec![Link::default(); n * n],
             seg_members,
@@ -634,7 +663,7 @@ impl<'s> World<'s> {
     pub(crate) fn push(&mut self, at: u64, ev: Ev) -> (u64, u64) {
         self.seq += 1;
         let key = (at.max(self.now), self.seq);
-        self.queue.insert(key, ev);
+        self.queue.push(Queued { key, ev });
         key
     }
 
@@ -649,9 +678,8 @@ impl<'s> World<'s> {
         if node.timer.map(|(_, d)| d) == want_local {
             return;
         }
-        if let Some((key, _)) = self.nodes[n].timer.take() {
-            self.queue.remove(&key);
-        }
+        // A superseded timer event stays queued and is skipped when it comes up.
+        self.nodes[n].timer = None;
         if let Some(d) = want_local {
             let offset = self.nodes[n].offset;
             let at = d
@@ -1639,7 +1667,13 @@ impl<'s> World<'s> {
         let heal_at = self.sc.fault_phase_us();
         self.push(heal_at, Ev::Heal);
         let mut ended = false;
-        while let Some(((at, _), ev)) = self.queue.pop_first() {
+        while let Some(Queued { key, ev }) = self.queue.pop() {
+            let at = key.0;
+            if let Ev::Timer(n) = ev {
+                if self.nodes[n].timer.map(|(k, _)| k) != Some(key) {
+                    continue;
+                }
+            }
             if !self.violations.is_empty() {
                 break;
             }
