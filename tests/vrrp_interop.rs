@@ -25,7 +25,7 @@
 
 mod common;
 
-use common::lan::{has_addr, wait_until, Daemon, FifoReader, Lan, TestDir};
+use common::lan::{has_addr, wait_until, Capture, Daemon, FifoReader, Lan, TestDir};
 use common::{e2e_ready, Netns};
 use std::time::Duration;
 
@@ -195,9 +195,59 @@ struct Run<'a> {
     m: &'a Matrix,
     /// Per phase, per case: time to reach the wanted state.
     report: Vec<String>,
+    /// Adverts on ours' link, for failure messages (who stopped sending when).
+    cap: Option<Capture>,
 }
 
 impl Run<'_> {
+    /// Per (source, VRID): adverts seen, the last one's time and the longest gap, from the
+    /// capture on ours' link.
+    fn wire(&self) -> String {
+        let Some(cap) = self.cap.as_ref() else {
+            return String::new();
+        };
+        let text = cap.text();
+        // (src, vrid) -> (count, first, last, max gap)
+        let mut seen: std::collections::BTreeMap<(String, String), (u32, f64, f64, f64)> =
+            Default::default();
+        let mut ts = 0.0;
+        for l in text.lines() {
+            if let Some(t) = l
+                .split_whitespace()
+                .next()
+                .and_then(|w| w.parse::<f64>().ok())
+            {
+                ts = t;
+            }
+            let Some(at) = l.find(": VRRPv") else {
+                continue;
+            };
+            // "... SRC > DST: VRRPv3, ..." (IPv4 -v puts it on a line of its own).
+            let src = l[..at]
+                .rsplit(" > ")
+                .nth(1)
+                .and_then(|x| x.split_whitespace().last())
+                .unwrap_or("?")
+                .to_string();
+            let vrid = l[at..]
+                .split(", ")
+                .find(|w| w.starts_with("vrid "))
+                .unwrap_or("vrid ?")
+                .to_string();
+            let e = seen.entry((src, vrid)).or_insert((0, ts, ts, 0.0));
+            e.3 = e.3.max(ts - e.2);
+            e.0 += 1;
+            e.2 = ts;
+        }
+        let mut out = format!("----- adverts on ours' link (now {ts:.3}) -----\n");
+        for ((src, vrid), (n, first, last, gap)) in seen {
+            out += &format!(
+                "{src:>26} {vrid:<8} n={n:<4} first={first:.3} last={last:.3} max_gap={gap:.3}\n"
+            );
+        }
+        out
+    }
+
     fn ns(&self, side: Side) -> &Netns {
         match side {
             Side::Ours => self.lan.host(1),
@@ -256,7 +306,7 @@ impl Run<'_> {
                     common::lan::addrs(self.ns(Side::Ours), "eth0"),
                     common::lan::addrs(self.ns(Side::Keepalived), "eth0"),
                     ours.tail(80),
-                    ka.tail(80)
+                    ka.tail(80) + &self.wire()
                 );
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -287,10 +337,21 @@ fn matrix(tag: &str, m: Matrix) {
     let dir = TestDir::new(tag);
     let mut ours = Daemon::ours(lan.host(1), &dir, "ours", &m.conf(Side::Ours));
     let mut ka = Daemon::keepalived(lan.host(2), &dir, "ka", &m.conf(Side::Keepalived));
+    let tcpdump = common::lan::tool_ready("interop matrix capture", "tcpdump");
+    let cap = tcpdump.then(|| {
+        Capture::start(
+            lan.host(1),
+            &dir,
+            "wire",
+            "eth0",
+            "ip proto 112 or ip proto 51 or ip6 proto 112",
+        )
+    });
     let mut run = Run {
         lan: &lan,
         m: &m,
         report: Vec::new(),
+        cap,
     };
     // 1. The higher priority holds the VIP.
     run.phase("election", SETTLE, (&ours, &ka), |c| {
@@ -371,7 +432,7 @@ fn matrix(tag: &str, m: Matrix) {
             "{}: MASTER entries since the election (ours, keepalived)\n{}{}",
             c.name,
             ours.tail(80),
-            ka.tail(80)
+            ka.tail(80) + &run.wire()
         );
     }
     // 6. keepalived stops (SIGTERM): its priority-0 adverts hand its instances to ours.
@@ -411,7 +472,7 @@ fn matrix(tag: &str, m: Matrix) {
                 "{}: not held by {want:?} after keepalived's restart\n{}{}",
                 c.name,
                 ours.tail(60),
-                ka.tail(60)
+                ka.tail(60) + &run.wire()
             );
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -422,7 +483,7 @@ fn matrix(tag: &str, m: Matrix) {
             n,
             "{}: ours flapped\n{}",
             c.name,
-            ours.tail(60)
+            ours.tail(60) + &run.wire()
         );
     }
     // 8. Ours stops (SIGTERM): priority 0 hands ours' instances to keepalived.
@@ -444,7 +505,7 @@ fn matrix(tag: &str, m: Matrix) {
             "{}: the backup did not see the stopping master's priority 0\n{}{}",
             c.name,
             hi.tail(40),
-            lo.tail(80)
+            lo.tail(80) + &run.wire()
         );
     }
     // 9. Ours restarts: it preempts its instances back (not the tie), and keepalived keeps
@@ -473,7 +534,7 @@ fn matrix(tag: &str, m: Matrix) {
                 "{}: not as wanted after ours' restart\n{}{}",
                 c.name,
                 ours.tail(60),
-                ka.tail(60)
+                ka.tail(60) + &run.wire()
             );
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -484,10 +545,10 @@ fn matrix(tag: &str, m: Matrix) {
             n,
             "{}: keepalived flapped\n{}",
             c.name,
-            ka.tail(60)
+            ka.tail(60) + &run.wire()
         );
     }
-    eprintln!("{}", run.report.join("\n"));
+    eprintln!("{}\n{}", run.report.join("\n"), run.wire());
 }
 
 #[test]
