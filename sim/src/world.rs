@@ -241,7 +241,8 @@ pub(crate) struct Delivery {
 
 pub(crate) enum Ev {
     Timer(usize),
-    Deliver(Box<Delivery>),
+    /// A packet in flight: an index in the world's delivery slab.
+    Deliver(u32),
     ScriptDone {
         node: usize,
         incarnation: u64,
@@ -372,6 +373,9 @@ pub struct World<'s> {
     scratch_before: Vec<(usize, State, Option<Instant>)>,
     pub(crate) scratch_list: Vec<usize>,
     deaf: Option<usize>,
+    /// Packets in flight (reused slots: no allocation per packet for the queue).
+    slab: Vec<Option<Delivery>>,
+    slab_free: Vec<u32>,
 }
 
 /// A host where the node's interfaces exist and scripts are acceptable.
@@ -590,6 +594,8 @@ impl<'s> World<'s> {
             scratch_before: Vec::new(),
             scratch_list: Vec::new(),
             deaf,
+            slab: Vec::new(),
+            slab_free: Vec::new(),
         }
     }
 
@@ -667,6 +673,20 @@ impl<'s> World<'s> {
         key
     }
 
+    fn push_delivery(&mut self, at: u64, d: Delivery) {
+        let k = match self.slab_free.pop() {
+            Some(k) => {
+                self.slab[k as usize] = Some(d);
+                k
+            }
+            None => {
+                self.slab.push(Some(d));
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.push(at, Ev::Deliver(k));
+    }
+
     /// Moves node `n`'s timer event to its engine's `poll_timeout()`.
     pub(crate) fn rearm(&mut self, n: usize) {
         let node = &self.nodes[n];
@@ -729,6 +749,10 @@ impl<'s> World<'s> {
             if r.trackers().processes.is_empty() && !r.is_starting() {
                 all = false;
             }
+        }
+        let mut call = call;
+        if let (Call::Input(_, Cause::Packet { prio, .. }), Some(p)) = (&mut call, peeked) {
+            *prio = p.prio;
         }
         let rec = matches!(&self.recorder, Some((r, _)) if *r == n);
         match call {
@@ -1161,7 +1185,7 @@ impl<'s> World<'s> {
                 self.links[li].held.push(d);
             }
         } else {
-            self.push(at, Ev::Deliver(Box::new(d)));
+            self.push_delivery(at, d);
         }
     }
 
@@ -1182,7 +1206,7 @@ impl<'s> World<'s> {
         let held = std::mem::take(&mut self.links[li].held);
         for d in held {
             let at = self.now + self.sc.latency_us;
-            self.push(at, Ev::Deliver(Box::new(d)));
+            self.push_delivery(at, d);
         }
     }
 
@@ -1208,10 +1232,8 @@ impl<'s> World<'s> {
         if self.deaf == Some(to) {
             return;
         }
-        let pk = peek(d.src, &d.payload);
-        let peek_prio = pk.map_or(0, |p| p.prio);
         if self.opts.trace {
-            let m = match pk {
+            let m = match peek(d.src, &d.payload) {
                 Some(p) => format!(
                     "[rx] advert from {} to {} vrid {} priority {}",
                     d.src, d.dst, p.vrid, p.prio
@@ -1232,9 +1254,10 @@ impl<'s> World<'s> {
                 to,
                 Call::Input(
                     input,
+                    // `call` reads the priority when it peeks into the packet.
                     Cause::Packet {
                         src: d.src,
-                        prio: peek_prio,
+                        prio: 0,
                     },
                 ),
             ),
@@ -1714,7 +1737,13 @@ impl<'s> World<'s> {
                         Run::Down => {}
                     }
                 }
-                Ev::Deliver(d) => self.deliver(*d),
+                Ev::Deliver(k) => {
+                    let d = self.slab[k as usize].take();
+                    self.slab_free.push(k);
+                    if let Some(d) = d {
+                        self.deliver(d);
+                    }
+                }
                 Ev::ScriptDone {
                     node,
                     incarnation,
