@@ -98,7 +98,7 @@ fn no_accept_drops_traffic_to_the_vip_accept_does_not() {
         "the VIP again",
         Duration::from_secs(15),
         || has_addr(h1, "eth0", VIP),
-        || String::new(),
+        String::new,
     );
     assert_eq!(probe(h2, VIP), 7, "accept mode: the VIP answers");
 }

@@ -55,6 +55,12 @@ fn daemon_binary() -> PathBuf {
     let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
     let target = profile_dir.parent().unwrap();
     let release = profile_dir.file_name().is_some_and(|n| n == "release");
+    // A workspace test run has built it already; rebuilding here could relink the binary
+    // while other tests are executing it.
+    let built = profile_dir.join("keepalived-rs");
+    if built.exists() {
+        return built;
+    }
     let mut c = Command::new(option_env!("CARGO").unwrap_or("cargo"));
     c.args([
         "build",

@@ -401,7 +401,7 @@ fn global_table() -> Vec<Kw<GlobalDefs>> {
         Kw::accepted("log_unknown_vrids", Tier::T3, |ctx, n, g| {
             g.vrrp.log_unknown_vrids = vals::bare_flag(ctx, n)
         }),
-        Kw::accepted("v3_checksum_as_v2", Tier::T3, |ctx, n, g| {
+        Kw::new("v3_checksum_as_v2", Tier::T3, |ctx, n, g| {
             g.vrrp.v3_checksum_as_v2 = vals::bare_flag(ctx, n)
         }),
         Kw::accepted("vrrp_notify_priority_changes", Tier::T3, |ctx, n, g| {
