@@ -588,6 +588,12 @@ impl Daemon {
         kill(Pid::from_raw(pid), sig).map_err(|e| format!("kill {pid} {sig:?}: {e}"))
     }
 
+    fn log_tail(&self, n: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+
     fn log_count(&self, needle: &str) -> usize {
         std::fs::read_to_string(&self.log)
             .map(|s| s.matches(needle).count())
@@ -986,10 +992,27 @@ fn takeover(opts: &Opts, imp: Impl, v6: bool, rng: &mut SplitMix64) -> R<Takeove
                 );
             }
         }
-        if !wait_until(Duration::from_secs(5), || steady(&cap, quiet)) {
+        if !wait_until(Duration::from_secs(10), || steady(&cap, quiet)) {
+            let recs = cap.since(0);
+            let tail: Vec<String> = recs[recs.len().saturating_sub(12)..]
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}.{:09} {} prio {}",
+                        r.ts / 1_000_000_000,
+                        r.ts % 1_000_000_000,
+                        if r.outgoing { "backup" } else { "master" },
+                        r.prio
+                    )
+                })
+                .collect();
             return Err(format!(
-                "{}: the master did not take back over after SIGCONT",
-                imp.name()
+                "{}: the master did not take back over after SIGCONT; last adverts:\n{}\n\
+                 master log:\n{}\nbackup log:\n{}",
+                imp.name(),
+                tail.join("\n"),
+                master.log_tail(15),
+                backup.log_tail(15)
             ));
         }
     }
