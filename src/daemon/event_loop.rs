@@ -65,13 +65,14 @@ fn start_vrrp(ctx: &mut C, d: &mut Daemon) {
         match Recorder::create(&path) {
             Ok(mut r) => {
                 let text = std::fs::read_to_string(&d.current.path).unwrap_or_default();
-                r.start(
-                    now,
-                    &d.current.path,
-                    d.opts.config_id.as_deref(),
-                    &text,
-                    &ifaces,
-                );
+                // The id the configuration was loaded with (-i, else the host name), so
+                // `@ID` lines replay the same way.
+                let id = d
+                    .opts
+                    .config_id
+                    .clone()
+                    .unwrap_or_else(super::load::default_config_id);
+                r.start(now, &d.current.path, Some(&id), &text, &ifaces);
                 d.recorder = Some(r);
             }
             Err(e) => error!("cannot record to {}: {e}", path.display()),
@@ -341,17 +342,29 @@ fn reload(ctx: &mut C, d: &mut Daemon) {
         (false, true) => start_vrrp(ctx, d),
         (true, _) => {
             let now = ctx.update_now();
+            // The same VMAC rewrite as at start, so matched instances stay on their VMAC.
+            let model = match d.env.as_mut() {
+                Some(env) => env.apply_vmacs(&d.current.config),
+                None => d.current.config.clone(),
+            };
             let keys = d
                 .env
                 .as_mut()
-                .map(|e| e.prepare(&d.current.config))
+                .map(|e| e.prepare(&model))
                 .unwrap_or_default();
             for k in keys {
                 watch_socket(ctx, d, k);
             }
+            if let Some(r) = d.recorder.as_mut() {
+                let text = std::fs::read_to_string(&d.current.path).unwrap_or_default();
+                r.record_reload(now, &d.current.path, &text);
+            }
             if let (Some(svc), Some(env)) = (d.vrrp.as_mut(), d.env.as_mut()) {
-                if let Err(e) = svc.reload(&d.current.config, now, env) {
+                if let Err(e) = svc.reload(&model, now, env) {
                     error!(target: "vrrp", "reload: {e}");
+                }
+                if let Some(r) = d.recorder.as_mut() {
+                    r.observe(now, svc.router());
                 }
             }
             after(ctx, d);
