@@ -4,6 +4,7 @@
 //! All `unsafe` is confined to `sys` (system calls nix does not wrap safely).
 #![deny(unsafe_code)]
 
+pub mod bfd_socket;
 pub mod host;
 pub mod link_monitor;
 pub mod netlink;

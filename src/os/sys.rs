@@ -110,6 +110,21 @@ impl SockAddr {
         })
     }
 
+    /// The same address with UDP/TCP `port` (host order); link-layer addresses unchanged.
+    pub(crate) fn with_port(self, port: u16) -> SockAddr {
+        match self {
+            SockAddr::V4(mut a) => {
+                a.sin_port = port.to_be();
+                SockAddr::V4(a)
+            }
+            SockAddr::V6(mut a) => {
+                a.sin6_port = port.to_be();
+                SockAddr::V6(a)
+            }
+            ll => ll,
+        }
+    }
+
     /// A link-layer address: interface, EtherType (host order), destination MAC.
     pub(crate) fn link(ifindex: u32, ethertype: u16, dst: [u8; 6]) -> SockAddr {
         let mut addr = [0u8; 8];
