@@ -6,6 +6,7 @@
 // live in `os::sys`.
 #![deny(unsafe_code)]
 
+pub mod bfd;
 pub mod config;
 pub mod daemon;
 #[allow(unsafe_code)]

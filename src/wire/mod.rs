@@ -22,6 +22,7 @@ use std::fmt;
 
 pub mod ah;
 pub mod arp;
+pub mod bfd;
 pub mod checksum;
 pub mod ip;
 pub mod md5;
