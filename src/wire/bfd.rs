@@ -385,7 +385,9 @@ pub struct ControlPacket<'a> {
 
 impl<'a> ControlPacket<'a> {
     /// Decodes a UDP payload and applies the packet-level checks of RFC 5880 §6.8.6. Never
-    /// panics.
+    /// panics. Without the A bit, a Length above 24 is accepted (§6.8.6 only requires >= 24)
+    /// and the bytes after the mandatory section are ignored; [`ControlPacket::bytes`] keeps
+    /// them.
     pub fn parse(payload: &'a [u8]) -> Result<ControlPacket<'a>, RxError> {
         if payload.len() < HEADER_LEN {
             return Err(RxError::Truncated { got: payload.len() });
