@@ -1152,6 +1152,16 @@ impl<S> Loop<S> {
         if next == self.armed {
             return Ok(());
         }
+        // An expiry already armed at or before `next` stays: waking early costs one empty
+        // turn, which then arms the right time, whereas re-arming whenever the earliest
+        // deadline moves later costs a system call each time (a backup's Master_Down_Timers
+        // all move at every advert). The wheel, not the timerfd, decides what is due, so an
+        // early wake-up never fires a timer early.
+        if let Some(armed) = self.armed {
+            if next.map_or(true, |n| armed <= n) {
+                return Ok(());
+            }
+        }
         match next {
             Some(t) => {
                 // An all-zero expiry would disarm the timer: use at least 1 ns.

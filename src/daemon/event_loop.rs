@@ -166,31 +166,41 @@ fn watch_socket(ctx: &mut C, d: &Daemon, key: (u32, u8, u8)) {
     }
 }
 
-/// Drains up to READ_BUDGET adverts, then re-arms.
+/// Drains up to READ_BUDGET adverts, many per system call (a master with many instances
+/// sends its adverts in bursts), then re-arms.
 fn on_socket(ctx: &mut C, d: &mut Daemon, key: (u32, u8, u8)) {
-    let mut buf = [0u8; 4096];
-    for _ in 0..READ_BUDGET {
+    let Some(mut batch) = d.env.as_mut().and_then(|e| e.rx_batch.take()) else {
+        return;
+    };
+    let mut read = 0;
+    while read < READ_BUDGET {
         let Some(sock) = d.env.as_mut().and_then(|e| e.sockets.get_mut(&key)) else {
-            return;
+            break;
         };
-        match sock.recv(&mut buf) {
-            Ok(Some(rx)) => {
-                let len = rx.len.min(buf.len());
-                let input = Input::Packet {
-                    ifindex: key.0,
-                    src: rx.src,
-                    dst: rx.dst,
-                    ttl: rx.ttl,
-                    payload: buf[..len].to_vec(),
-                };
-                feed(ctx, d, input);
-            }
-            Ok(None) => break,
+        let n = match sock.recv_batch(&mut batch) {
+            Ok(n) => n,
             Err(e) => {
                 warn!(target: "vrrp", "VRRP socket read: {e}");
-                break;
+                0
             }
+        };
+        read += n;
+        for (rx, bytes) in batch.packets() {
+            let input = Input::Packet {
+                ifindex: key.0,
+                src: rx.src,
+                dst: rx.dst,
+                ttl: rx.ttl,
+                payload: bytes.to_vec(),
+            };
+            feed(ctx, d, input);
         }
+        if n < crate::os::vrrp_socket::RX_BATCH {
+            break;
+        }
+    }
+    if let Some(e) = d.env.as_mut() {
+        e.rx_batch = Some(batch);
     }
     watch_socket(ctx, d, key);
     after(ctx, d);

@@ -150,6 +150,9 @@ pub struct LinuxEnv {
     pub monitor: Option<NetlinkMonitor>,
     /// VRRP sockets by (ifindex, family, protocol).
     pub sockets: BTreeMap<(u32, u8, u8), VrrpSocket>,
+    /// Receive buffers shared by the VRRP sockets (read one after the other); taken out
+    /// while a read is being fed to the engine.
+    pub rx_batch: Option<Box<crate::os::vrrp_socket::RxBatch>>,
     packet: Option<PacketSocket>,
     fifos: Vec<Fifo>,
     pub spawns: Vec<Spawn>,
@@ -182,6 +185,7 @@ impl LinuxEnv {
             ifaces,
             monitor,
             sockets: BTreeMap::new(),
+            rx_batch: Some(Box::default()),
             packet: None,
             fifos: Vec::new(),
             spawns: Vec::new(),

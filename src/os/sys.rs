@@ -258,6 +258,87 @@ pub(crate) fn recvmsg(
     }
 }
 
+/// How many datagrams one [`recvmmsg`] call reads at most.
+pub(crate) const RECV_BATCH: usize = 32;
+/// Size of each datagram buffer of a [`RecvBatch`]: the largest VRRP packet (IPv4 header with
+/// options, AH, 255 IPv6 addresses) fits.
+pub(crate) const RECV_BUF: usize = 4096;
+
+/// Buffers for [`recvmmsg`]: allocated once, reused for every read.
+pub(crate) struct RecvBatch {
+    pub bufs: Box<[[u8; RECV_BUF]; RECV_BATCH]>,
+    pub controls: Box<[ControlBuf; RECV_BATCH]>,
+    names: Box<[libc::sockaddr_storage; RECV_BATCH]>,
+    pub received: [Option<Received>; RECV_BATCH],
+}
+
+impl Default for RecvBatch {
+    fn default() -> Self {
+        RecvBatch {
+            bufs: Box::new([[0; RECV_BUF]; RECV_BATCH]),
+            controls: Box::new([ControlBuf::default(); RECV_BATCH]),
+            // SAFETY: an all-zero sockaddr_storage is a valid value (family AF_UNSPEC).
+            names: Box::new(unsafe { std::mem::zeroed() }),
+            received: [None; RECV_BATCH],
+        }
+    }
+}
+
+/// `recvmmsg(fd, ...)`: up to [`RECV_BATCH`] datagrams in one system call, each with its own
+/// data and control buffer; `received[..n]` describes them. `Ok(0)` on `EAGAIN`; retries on
+/// `EINTR`. Fewer than `RECV_BATCH` means the queue is drained (the socket is non-blocking).
+pub(crate) fn recvmmsg(fd: BorrowedFd<'_>, batch: &mut RecvBatch) -> io::Result<usize> {
+    // SAFETY: all-zero iovec/mmsghdr values are valid; the fields are filled below.
+    let mut iovs: [libc::iovec; RECV_BATCH] = unsafe { std::mem::zeroed() };
+    let mut msgs: [libc::mmsghdr; RECV_BATCH] = unsafe { std::mem::zeroed() };
+    for i in 0..RECV_BATCH {
+        iovs[i].iov_base = batch.bufs[i].as_mut_ptr().cast();
+        iovs[i].iov_len = RECV_BUF;
+        let h = &mut msgs[i].msg_hdr;
+        h.msg_name = (&mut batch.names[i] as *mut libc::sockaddr_storage).cast();
+        h.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        h.msg_iov = &mut iovs[i];
+        h.msg_iovlen = 1;
+        h.msg_control = batch.controls[i].0.as_mut_ptr().cast();
+        h.msg_controllen = batch.controls[i].0.len() as _;
+    }
+    let n = loop {
+        // SAFETY: every header points at live, writable buffers of the lengths given beside
+        // them (`names`, `iovs` -> `bufs`, `controls`), all outliving the call; `msgs` holds
+        // RECV_BATCH entries.
+        let n = unsafe {
+            libc::recvmmsg(
+                fd.as_raw_fd(),
+                msgs.as_mut_ptr(),
+                RECV_BATCH as _,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            match e.kind() {
+                io::ErrorKind::Interrupted => continue,
+                io::ErrorKind::WouldBlock => return Ok(0),
+                _ => return Err(e),
+            }
+        }
+        break (n as usize).min(RECV_BATCH);
+    };
+    for i in 0..n {
+        let m = &msgs[i];
+        let len = m.msg_len as usize;
+        batch.received[i] = Some(Received {
+            len: len.min(RECV_BUF),
+            truncated: m.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 || len > RECV_BUF,
+            control_truncated: m.msg_hdr.msg_flags & libc::MSG_CTRUNC != 0,
+            control_len: (m.msg_hdr.msg_controllen as usize).min(batch.controls[i].0.len()),
+            src: sockaddr_to_std(&batch.names[i], m.msg_hdr.msg_namelen as usize),
+        });
+    }
+    Ok(n)
+}
+
 /// `sendmsg(fd, buf, addr, control)`: one data buffer, a destination and raw control bytes
 /// (built with [`push_cmsg`]). Retries on `EINTR`.
 pub(crate) fn sendmsg(

@@ -321,6 +321,31 @@ impl VrrpSocket {
         sys::sendmsg(self.fd.as_fd(), packet, &addr, &control, clen)
     }
 
+    /// Reads up to [`RX_BATCH`] datagrams in one system call into `batch` (see
+    /// [`RxBatch::packets`]). Returns how many datagrams the kernel gave, malformed ones
+    /// included: fewer than [`RX_BATCH`] means the queue is drained.
+    pub fn recv_batch(&mut self, batch: &mut RxBatch) -> io::Result<usize> {
+        let n = sys::recvmmsg(self.fd.as_fd(), &mut batch.raw)?;
+        for i in 0..sys::RECV_BATCH {
+            batch.packets[i] = None;
+            if i >= n {
+                continue;
+            }
+            let Some(r) = batch.raw.received[i] else {
+                continue;
+            };
+            let pkt = match self.family {
+                Family::Ipv4 => rx_v4(&batch.raw.bufs[i][..r.len], r.truncated),
+                Family::Ipv6 => rx_v6(&r, &batch.raw.controls[i].0[..r.control_len]),
+            };
+            if pkt.is_none() {
+                self.malformed += 1;
+            }
+            batch.packets[i] = pkt;
+        }
+        Ok(n)
+    }
+
     /// Reads one datagram into `buf`. `Ok(None)` when nothing is queued (the caller's drain
     /// loop ends there). Call it in a loop, up to the loop's per-socket budget.
     pub fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<RxPacket>> {
@@ -338,6 +363,27 @@ impl VrrpSocket {
                 None => self.malformed += 1,
             }
         }
+    }
+}
+
+/// Most datagrams one [`VrrpSocket::recv_batch`] reads.
+pub const RX_BATCH: usize = sys::RECV_BATCH;
+
+/// Buffers for [`VrrpSocket::recv_batch`], allocated once and reused.
+#[derive(Default)]
+pub struct RxBatch {
+    raw: sys::RecvBatch,
+    packets: [Option<RxPacket>; sys::RECV_BATCH],
+}
+
+impl RxBatch {
+    /// The datagrams of the last read, in arrival order, with their bytes (see
+    /// [`RxPacket::len`]). Malformed ones are skipped (and counted by the socket).
+    pub fn packets(&self) -> impl Iterator<Item = (&RxPacket, &[u8])> {
+        self.packets
+            .iter()
+            .zip(self.raw.bufs.iter())
+            .filter_map(|(p, b)| p.as_ref().map(|p| (p, &b[..p.len.min(b.len())])))
     }
 }
 
