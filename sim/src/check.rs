@@ -91,7 +91,7 @@ impl World<'_> {
             // Instances that sent an advert in this step.
             for sent in &node.env.sent {
                 if let Some(p) = crate::world::peek(sent.src, &sent.bytes) {
-                    if let Some(l) = node.dispatch.get(&(p.fam, p.vrid)) {
+                    if let Some(l) = node.dispatch.get(p.fam, p.vrid) {
                         list.extend_from_slice(l);
                     }
                 }

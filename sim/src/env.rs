@@ -9,6 +9,7 @@ use keepalived_rs::vrrp::{NotifyKind, ScriptId, VipSpec};
 use keepalived_rs::wire::vrrp::Family;
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::rc::Rc;
 
 /// An advert the daemon sent.
 #[derive(Clone, Debug)]
@@ -18,7 +19,8 @@ pub struct Sent {
     pub src: IpAddr,
     pub dst: IpAddr,
     pub ttl: u8,
-    pub bytes: Vec<u8>,
+    /// Shared with the copies in flight.
+    pub bytes: Rc<[u8]>,
 }
 
 /// A notification (instance or group, state word, FIFO line).
@@ -83,7 +85,7 @@ impl Env for SimEnv {
             src,
             dst,
             ttl,
-            bytes: packet.to_vec(),
+            bytes: Rc::from(packet),
         });
     }
 

@@ -19,6 +19,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::rc::Rc;
 
 /// How a run is made.
 #[derive(Clone, Debug)]
@@ -180,7 +181,7 @@ pub(crate) struct Node {
     pub floor: u64,
     pub shadow: Vec<Shadow>,
     /// (family number, VRID) → instances.
-    pub dispatch: BTreeMap<(u8, u8), Vec<usize>>,
+    pub dispatch: Dispatch,
     pub scripts: BTreeMap<String, ScriptMode>,
     /// Killed: addresses stay behind.
     pub stale: bool,
@@ -202,6 +203,39 @@ impl Node {
 
     pub fn infos(&self) -> Vec<InterfaceInfo> {
         self.ifaces.iter().map(Iface::info).collect()
+    }
+}
+
+/// (family number, VRID) → instances of one node, as a flat table (looked up per packet).
+#[derive(Default)]
+pub(crate) struct Dispatch {
+    /// 512 slots (IPv4 VRIDs, then IPv6), or none before the first `push`.
+    lists: Vec<Vec<usize>>,
+}
+
+impl Dispatch {
+    fn slot(fam: u8, vrid: u8) -> usize {
+        usize::from(fam == 6) * 256 + usize::from(vrid)
+    }
+
+    pub fn get(&self, fam: u8, vrid: u8) -> Option<&[usize]> {
+        self.lists
+            .get(Dispatch::slot(fam, vrid))
+            .filter(|l| !l.is_empty())
+            .map(Vec::as_slice)
+    }
+
+    fn push(&mut self, fam: u8, vrid: u8, i: usize) {
+        if self.lists.is_empty() {
+            self.lists = vec![Vec::new(); 512];
+        }
+        self.lists[Dispatch::slot(fam, vrid)].push(i);
+    }
+
+    fn clear(&mut self) {
+        for l in &mut self.lists {
+            l.clear();
+        }
     }
 }
 
@@ -236,7 +270,8 @@ pub(crate) struct Delivery {
     pub src: IpAddr,
     pub dst: IpAddr,
     pub ttl: u8,
-    pub payload: Vec<u8>,
+    /// Shared by every copy of one sent packet (a corrupted copy gets its own).
+    pub payload: Rc<[u8]>,
 }
 
 pub(crate) enum Ev {
@@ -345,6 +380,9 @@ pub struct World<'s> {
     pub(crate) now: u64,
     seq: u64,
     queue: BinaryHeap<Queued>,
+    /// Packets in flight whose keys only grow (the usual case: constant latency): a FIFO
+    /// beside the heap, popped in the same (time, sequence) order.
+    fifo: VecDeque<Queued>,
     pub(crate) nodes: Vec<Node>,
     pub(crate) links: Vec<Link>,
     /// Segment → (node, interface index) members.
@@ -540,7 +578,7 @@ impl<'s> World<'s> {
                 incarnation: 0,
                 floor: 0,
                 shadow: Vec::new(),
-                dispatch: BTreeMap::new(),
+                dispatch: Dispatch::default(),
                 scripts: BTreeMap::new(),
                 stale: false,
                 bound: 64,
@@ -563,6 +601,7 @@ impl<'s> World<'s> {
             now: 0,
             seq: 0,
             queue: BinaryHeap::new(),
+            fifo: VecDeque::new(),
             nodes,
             links: vec![Link::default(); n * n],
             seg_members,
@@ -669,8 +708,23 @@ impl<'s> World<'s> {
     pub(crate) fn push(&mut self, at: u64, ev: Ev) -> (u64, u64) {
         self.seq += 1;
         let key = (at.max(self.now), self.seq);
-        self.queue.push(Queued { key, ev });
+        let monotone =
+            matches!(ev, Ev::Deliver(_)) && self.fifo.back().map_or(true, |b| b.key < key);
+        if monotone {
+            self.fifo.push_back(Queued { key, ev });
+        } else {
+            self.queue.push(Queued { key, ev });
+        }
         key
+    }
+
+    /// The earliest queued event (keys are unique: the same order as one heap).
+    fn pop(&mut self) -> Option<Queued> {
+        match (self.queue.peek(), self.fifo.front()) {
+            (Some(h), Some(f)) if f.key < h.key => self.fifo.pop_front(),
+            (Some(_), _) => self.queue.pop(),
+            (None, _) => self.fifo.pop_front(),
+        }
     }
 
     fn push_delivery(&mut self, at: u64, d: Delivery) {
@@ -731,7 +785,7 @@ impl<'s> World<'s> {
             all = false;
             if let (Some(p), Some(svc)) = (peek(*src, payload), &self.nodes[n].svc) {
                 peeked = Some(p);
-                if let Some(list) = self.nodes[n].dispatch.get(&(p.fam, p.vrid)) {
+                if let Some(list) = self.nodes[n].dispatch.get(p.fam, p.vrid) {
                     for &i in list {
                         if let Some(inst) = svc.router().instance(i) {
                             before.push((i, inst.state(), inst.read_timeout()));
@@ -877,10 +931,7 @@ impl<'s> World<'s> {
         if let Some(svc) = &node.svc {
             for (i, inst) in svc.router().instances().iter().enumerate() {
                 let c = inst.config();
-                node.dispatch
-                    .entry((fam(c.family), c.vrid))
-                    .or_default()
-                    .push(i);
+                node.dispatch.push(fam(c.family), c.vrid, i);
                 let mut sh = old.get(inst.name()).cloned().unwrap_or_else(Shadow::new);
                 // A reload may change every timer: the next advert sets a new basis.
                 sh.basis = None;
@@ -1093,6 +1144,7 @@ impl<'s> World<'s> {
         }
         let seg = node.ifaces[si].segment;
         let multicast = s.dst.is_multicast();
+        let payload: Rc<[u8]> = Rc::clone(&s.bytes);
         let members = std::mem::take(&mut self.seg_members[seg]);
         for &(to, j) in &members {
             if to == from {
@@ -1112,7 +1164,7 @@ impl<'s> World<'s> {
                 src: s.src,
                 dst: s.dst,
                 ttl: s.ttl,
-                payload: s.bytes.clone(),
+                payload: Rc::clone(&payload),
             };
             self.transmit(d);
         }
@@ -1164,7 +1216,9 @@ impl<'s> World<'s> {
         if self.netrng.chance_ppm(corrupt) && !d.payload.is_empty() {
             let byte = self.netrng.below(d.payload.len() as u64) as usize;
             let bit = self.netrng.below(8);
-            d.payload[byte] ^= 1 << bit;
+            let mut bytes = d.payload.to_vec();
+            bytes[byte] ^= 1 << bit;
+            d.payload = bytes.into();
             if self.opts.trace {
                 let m = format!(
                     "[net] {} -> {}: corrupted byte {byte}",
@@ -1247,7 +1301,7 @@ impl<'s> World<'s> {
             src: d.src,
             dst: d.dst,
             ttl: d.ttl,
-            payload: d.payload,
+            payload: d.payload.to_vec(),
         };
         match self.nodes[to].run {
             Run::Running => self.call(
@@ -1690,7 +1744,7 @@ impl<'s> World<'s> {
         let heal_at = self.sc.fault_phase_us();
         self.push(heal_at, Ev::Heal);
         let mut ended = false;
-        while let Some(Queued { key, ev }) = self.queue.pop() {
+        while let Some(Queued { key, ev }) = self.pop() {
             let at = key.0;
             if let Ev::Timer(n) = ev {
                 if self.nodes[n].timer.map(|(k, _)| k) != Some(key) {

@@ -1,6 +1,7 @@
 //! [`Router`]: every instance and sync group of a configuration, the receive dispatch table,
 //! the trackers and the GARP pacers, behind the engine interface of DESIGN.md §2.
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
@@ -80,6 +81,19 @@ pub(crate) enum Due {
 /// Bound on re-scans in one `handle_timeout` (each scan handles everything due).
 const MAX_TIMEOUT_PASSES: usize = 64;
 
+/// An empty slot of [`Router::fast_dispatch`].
+pub(crate) const NO_INSTANCE: u32 = u32::MAX;
+
+/// Which timers a packet can have moved (see [`Router::handle_packet`]).
+pub(crate) enum Touched {
+    /// None: the packet was dropped before it reached an instance's state machine.
+    Nothing,
+    /// Only those of this instance, whose earliest deadline was this before the packet.
+    One(usize, Option<Instant>),
+    /// Possibly any.
+    Any,
+}
+
 /// The VRRP engine of one daemon: all instances, sync groups and trackers (sans-IO).
 #[derive(Debug)]
 pub struct Router {
@@ -90,6 +104,10 @@ pub struct Router {
     pub(crate) if_names: BTreeMap<String, u32>,
     /// (receive ifindex or 0 for "any", family, VRID) → instances.
     pub(crate) dispatch: BTreeMap<(u32, u8, u8), Vec<usize>>,
+    /// `dispatch` as flat tables, one per receive ifindex (0: any), searched per packet:
+    /// for each (family, VRID) slot ([`dispatch_slot`]) the instance `lookup` picks for a
+    /// multicast and for a unicast destination ([`NO_INSTANCE`]: no entry).
+    pub(crate) fast_dispatch: Vec<(u32, Box<[[u32; 2]]>)>,
     /// (family, VRID) configured on some interface.
     pub(crate) vrids: BTreeSet<(u8, u8)>,
     pub(crate) pacers: BTreeMap<PacerKey, Pacer>,
@@ -101,6 +119,11 @@ pub struct Router {
     pub(crate) started: bool,
     pub(crate) shut_down: bool,
     scratch: Vec<(Instant, Due)>,
+    /// What `poll_timeout()` returns, while known (`None`: to be recomputed). Inputs clear it
+    /// (a packet that can only have moved its own instance's timers updates it instead), and
+    /// `handle_timeout` leaves it set: so the driver's `poll_timeout()` after every packet
+    /// and timer is O(1), not a scan of every instance.
+    timer_cache: Cell<Option<Option<Instant>>>,
 }
 
 impl Router {
@@ -114,6 +137,7 @@ impl Router {
             ifaces: BTreeMap::new(),
             if_names: BTreeMap::new(),
             dispatch: BTreeMap::new(),
+            fast_dispatch: Vec::new(),
             vrids: BTreeSet::new(),
             pacers: BTreeMap::new(),
             global: GlobalParams::default(),
@@ -124,6 +148,7 @@ impl Router {
             started: false,
             shut_down: false,
             scratch: Vec::new(),
+            timer_cache: Cell::new(None),
         };
         for i in &cfg.interfaces {
             r.ifaces.insert(i.ifindex, i.clone());
@@ -217,6 +242,7 @@ impl Router {
             }
             return;
         }
+        let cached = self.timer_cache.take();
         match input {
             Input::Packet {
                 ifindex,
@@ -224,7 +250,12 @@ impl Router {
                 dst,
                 ttl,
                 payload,
-            } => self.handle_packet(now, ifindex, src, dst, ttl, &payload, out),
+            } => {
+                let touched = self.handle_packet(now, ifindex, src, dst, ttl, &payload, out);
+                if let Some(min) = cached {
+                    self.timer_cache.set(self.carry_timer_cache(min, touched));
+                }
+            }
             Input::Interface(info) => self.handle_interface(now, info, out),
             Input::InterfaceRemoved { ifindex } => {
                 if let Some(info) = self.ifaces.remove(&ifindex) {
@@ -270,11 +301,15 @@ impl Router {
     /// Runs every timer due at `now`. Afterwards [`Router::poll_timeout`] is `None` or later
     /// than `now`.
     pub fn handle_timeout(&mut self, now: Instant, out: &mut Outbox) {
+        self.timer_cache.set(None);
         let mut due = std::mem::take(&mut self.scratch);
         for _ in 0..MAX_TIMEOUT_PASSES {
             due.clear();
-            self.collect_due(now, &mut due);
+            let next = self.collect_due(now, &mut due);
             if due.is_empty() {
+                // Nothing due and nothing changed since the scan: its minimum is the next
+                // deadline.
+                self.timer_cache.set(Some(next));
                 break;
             }
             due.sort();
@@ -288,6 +323,56 @@ impl Router {
 
     /// The earliest deadline of all timers.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if let Some(t) = self.timer_cache.get() {
+            debug_assert_eq!(t, self.scan_timeout(), "stale timer cache");
+            return t;
+        }
+        let t = self.scan_timeout();
+        self.timer_cache.set(Some(t));
+        t
+    }
+
+    /// The timer cache after a packet: `min` was the earliest deadline before it.
+    fn carry_timer_cache(&self, min: Option<Instant>, touched: Touched) -> Option<Option<Instant>> {
+        // `None` is "never": later than any instant.
+        let earlier = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
+            (Some(x), Some(y)) => x < y,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        match touched {
+            Touched::Nothing => Some(min),
+            Touched::Any => None,
+            Touched::One(i, before) => {
+                let after = self.instance_deadline(i);
+                if after == before || !earlier(min, after) {
+                    // Unchanged, or now the earliest.
+                    Some(if earlier(after, min) { after } else { min })
+                } else if before == min {
+                    // It may have held the minimum alone: recompute when asked.
+                    None
+                } else {
+                    Some(min)
+                }
+            }
+        }
+    }
+
+    /// The earliest of instance `i`'s own timers.
+    pub(crate) fn instance_deadline(&self, i: usize) -> Option<Instant> {
+        let inst = &self.instances[i];
+        [
+            inst.sands,
+            inst.garp.second_burst_at,
+            inst.garp.lower_prio_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// The earliest deadline of all timers, by a scan of everything.
+    fn scan_timeout(&self) -> Option<Instant> {
         let mut t: Option<Instant> = self.startup_at;
         let mut take = |d: Option<Instant>| {
             if let Some(d) = d {
@@ -307,12 +392,16 @@ impl Router {
         t
     }
 
-    fn collect_due(&self, now: Instant, due: &mut Vec<(Instant, Due)>) {
+    /// Collects the timers due at `now`; returns the earliest deadline of all timers (the
+    /// scan sees them all: when nothing is due, it is what `poll_timeout()` returns).
+    fn collect_due(&self, now: Instant, due: &mut Vec<(Instant, Due)>) -> Option<Instant> {
         if self.shut_down {
-            return;
+            return None;
         }
+        let mut next: Option<Instant> = None;
         let mut push = |d: Option<Instant>, what: Due| {
             if let Some(d) = d {
+                next = Some(next.map_or(d, |x| x.min(d)));
                 if d <= now {
                     due.push((d, what));
                 }
@@ -328,6 +417,7 @@ impl Router {
             push(inst.garp.lower_prio_at, Due::LowerPrioBurst(i));
         }
         push(self.garp_wakeup(), Due::GarpPending);
+        next
     }
 
     fn fire(&mut self, now: Instant, what: Due, out: &mut Outbox) {
@@ -519,6 +609,27 @@ impl Router {
                     .or_default()
                     .push(i);
             }
+        }
+        self.fast_dispatch.clear();
+        for (&(ifx, fam, vrid), list) in &self.dispatch {
+            let k = match self.fast_dispatch.iter().position(|(x, _)| *x == ifx) {
+                Some(k) => k,
+                None => {
+                    let table = vec![[NO_INSTANCE; 2]; 512].into_boxed_slice();
+                    self.fast_dispatch.push((ifx, table));
+                    self.fast_dispatch.len() - 1
+                }
+            };
+            // A multicast and a unicast instance may share a VRID on one interface: the
+            // first of the kind the destination calls for, else the first.
+            let pick = |multicast: bool| {
+                list.iter()
+                    .copied()
+                    .find(|&i| self.instances[i].cfg.is_unicast() != multicast)
+                    .unwrap_or(list[0]) as u32
+            };
+            let slot = dispatch_slot(fam, vrid);
+            self.fast_dispatch[k].1[slot] = [pick(true), pick(false)];
         }
     }
 
@@ -800,6 +911,11 @@ impl Router {
         self.startup_at = None;
         self.shut_down = true;
     }
+}
+
+/// The [`Router::fast_dispatch`] slot of (family number, VRID).
+pub(crate) fn dispatch_slot(family: u8, vrid: u8) -> usize {
+    usize::from(family == 6) * 256 + usize::from(vrid)
 }
 
 /// Trackers for `cfg`, taking over the state of same-named ones from `old` (a reload keeps

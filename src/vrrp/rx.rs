@@ -19,7 +19,7 @@ use crate::wire::{DecodeError, Layer};
 use super::instance::Instance;
 use super::io::{NotifyState, Outbox, State};
 use super::params::{family_number, Auth};
-use super::router::Router;
+use super::router::{dispatch_slot, Router, Touched, NO_INSTANCE};
 
 /// A received packet after the IP envelope is decoded.
 pub(crate) struct RxPacket<'a> {
@@ -462,6 +462,7 @@ pub(crate) fn check_packet(
 }
 
 impl Router {
+    /// Returns which timers the packet can have moved (for the timer cache).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn handle_packet(
         &mut self,
@@ -472,36 +473,38 @@ impl Router {
         ttl: u8,
         payload: &[u8],
         out: &mut Outbox,
-    ) {
+    ) -> Touched {
         if !self.started {
             self.counters.startup_delay += 1;
-            return;
+            return Touched::Nothing;
         }
         let pkt = match decode(src, dst, ttl, payload) {
             Ok(p) => p,
             Err(e) => {
                 self.counters.count_decode(&e);
                 log::trace!(target: "vrrp", "undecodable packet on ifindex {ifindex}: {e}");
-                return;
+                return Touched::Nothing;
             }
         };
         let vrid = pkt.vrrp[1];
         let Some(i) = self.lookup(ifindex, pkt.family, vrid, pkt.dst) else {
-            return;
+            return Touched::Nothing;
         };
         let inst = &self.instances[i];
         if !matches!(inst.state, State::Backup | State::Master) {
             // keepalived ignores adverts in FAULT and INIT.
             self.instances[i].stats.ignored_in_state += 1;
-            return;
+            return Touched::Nothing;
         }
         let check_vip_addr = inst.state == State::Master
             || !inst.cfg.skip_check_adv_addr
             || inst.master_addr != Some(pkt.src);
         let Ok(adv) = check_packet(&mut self.instances[i], &pkt, check_vip_addr, now) else {
-            return;
+            return Touched::Nothing;
         };
         let prev = self.instances[i].state;
+        let before = self.instance_deadline(i);
+        let actions = out.actions.len();
         match prev {
             State::Backup => self.rx_backup(i, &adv, now, out),
             State::Master if self.rx_master(i, &adv, now, out) => {
@@ -510,23 +513,32 @@ impl Router {
             _ => {}
         }
         self.tsm(prev, i, now, out);
+        // Without a state change, a sync group or an action (an advert sent, GARPs, a
+        // notification), the handlers above touched instance `i` only.
+        let inst = &self.instances[i];
+        if inst.state == prev && inst.cfg.sync_group.is_none() && out.actions.len() == actions {
+            Touched::One(i, before)
+        } else {
+            Touched::Any
+        }
     }
 
     /// Finds the instance for (interface, family, VRID); counts the miss.
     fn lookup(&mut self, ifindex: u32, family: Family, vrid: u8, dst: IpAddr) -> Option<usize> {
         let fam = family_number(family);
-        let pick = |list: &Vec<usize>| -> usize {
-            // A multicast and a unicast instance may share a VRID on one interface.
-            list.iter()
-                .copied()
-                .find(|&i| self.instances[i].cfg.is_unicast() != dst.is_multicast())
-                .unwrap_or(list[0])
+        // `dispatch` for (ifindex, fam, vrid), else for (0, fam, vrid), as flat tables
+        // (see `rebuild_dispatch`).
+        let slot = dispatch_slot(fam, vrid);
+        let kind = usize::from(!dst.is_multicast());
+        let find = |ifx: u32| {
+            self.fast_dispatch
+                .iter()
+                .find(|(x, _)| *x == ifx)
+                .map(|(_, t)| t[slot][kind])
+                .filter(|&i| i != NO_INSTANCE)
         };
-        if let Some(list) = self.dispatch.get(&(ifindex, fam, vrid)) {
-            return Some(pick(list));
-        }
-        if let Some(list) = self.dispatch.get(&(0, fam, vrid)) {
-            return Some(pick(list));
+        if let Some(i) = find(ifindex).or_else(|| find(0)) {
+            return Some(i as usize);
         }
         if self.vrids.contains(&(fam, vrid)) {
             self.counters.wrong_interface += 1;
