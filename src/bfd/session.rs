@@ -61,6 +61,8 @@ pub struct Session {
     pub last_rx: Option<Instant>,
     /// Next periodic transmission.
     pub tx_deadline: Option<Instant>,
+    /// The negotiated interval `tx_deadline` was drawn from.
+    tx_sched_interval_us: u64,
     /// When the Detection Time after the last valid packet runs out.
     pub detect_deadline: Option<Instant>,
     pub counters: SessionCounters,
@@ -111,6 +113,7 @@ impl Session {
             rcv_auth_seq: None,
             last_rx: None,
             tx_deadline,
+            tx_sched_interval_us: 0,
             detect_deadline: None,
             counters: SessionCounters::default(),
             armed: None,
@@ -219,17 +222,30 @@ impl Session {
     }
 
     /// Re-derives the transmit timer after a change: off when not allowed, started when
-    /// off, brought forward when the new interval ends earlier than the pending deadline.
+    /// off, and brought forward when the negotiated interval became shorter than the one the
+    /// pending deadline was drawn from (as keepalived's `bfd_sender_reschedule`).
     fn reschedule_tx(&mut self, now: Instant, rng: &mut Rng) {
         if !self.periodic_allowed() {
             self.tx_deadline = None;
             return;
         }
-        let next = now.saturating_add_micros(self.jittered_interval_us(rng));
+        let interval = self.tx_interval_us();
         match self.tx_deadline {
-            Some(t) if t <= next => {}
-            _ => self.tx_deadline = Some(next),
+            Some(_) if interval >= self.tx_sched_interval_us => {}
+            pending => {
+                let next = now.saturating_add_micros(self.jittered_interval_us(rng));
+                if pending.map_or(true, |t| t > next) {
+                    self.tx_deadline = Some(next);
+                }
+                self.tx_sched_interval_us = interval;
+            }
         }
+    }
+
+    /// Schedules the next periodic packet a jittered interval after `now`.
+    fn schedule_next_tx(&mut self, now: Instant, rng: &mut Rng) {
+        self.tx_sched_interval_us = self.tx_interval_us();
+        self.tx_deadline = Some(now.saturating_add_micros(self.jittered_interval_us(rng)));
     }
 
     /// Builds and emits one Control packet.
@@ -451,8 +467,7 @@ impl Session {
             self.tx_deadline = None;
             if self.periodic_allowed() {
                 self.send(self.poll.is_some(), false, ctx);
-                self.tx_deadline =
-                    Some(now.saturating_add_micros(self.jittered_interval_us(ctx.rng)));
+                self.schedule_next_tx(now, ctx.rng);
             }
         }
     }
