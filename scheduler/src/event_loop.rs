@@ -554,6 +554,16 @@ impl<S> Ctx<S> {
         id
     }
 
+    /// Says that the read callback now running for `fd` read it until the kernel had nothing
+    /// left: the next datagram raises a fresh edge, so re-watching the fd needs no
+    /// `EPOLL_CTL_MOD` (which is otherwise done after every readiness, in case the callback
+    /// left data behind under its budget). Only call it when that is true.
+    pub fn fd_drained(&mut self, fd: RawFd) {
+        if let Some(slot) = usize::try_from(fd).ok().and_then(|i| self.fds.get_mut(i)) {
+            slot.rearm = false;
+        }
+    }
+
     /// Runs `cb` once when `fd` is readable, or with [`Ready::TimedOut`] if `timeout` passes
     /// first. One-shot; at most one read thread per fd (`AlreadyExists` otherwise). The fd must
     /// stay open while the thread waits. Registration errors (e.g. a regular file) are returned.

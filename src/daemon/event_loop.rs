@@ -196,6 +196,10 @@ fn on_socket(ctx: &mut C, d: &mut Daemon, key: (u32, u8, u8)) {
             feed(ctx, d, input);
         }
         if n < crate::os::vrrp_socket::RX_BATCH {
+            // Fewer than asked for: the queue is empty.
+            if let Some(fd) = d.env.as_ref().and_then(|e| e.sockets.get(&key)) {
+                ctx.fd_drained(fd.as_raw_fd());
+            }
             break;
         }
     }

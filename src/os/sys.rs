@@ -325,14 +325,16 @@ pub(crate) fn recvmmsg(fd: BorrowedFd<'_>, batch: &mut RecvBatch) -> io::Result<
         }
         break (n as usize).min(RECV_BATCH);
     };
-    for i in 0..n {
-        let m = &msgs[i];
+    for (i, m) in msgs.iter().enumerate().take(n) {
         let len = m.msg_len as usize;
+        // `msg_controllen` is a usize with glibc, a u32 with musl.
+        #[allow(clippy::unnecessary_cast)]
+        let control_len = m.msg_hdr.msg_controllen as usize;
         batch.received[i] = Some(Received {
             len: len.min(RECV_BUF),
             truncated: m.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 || len > RECV_BUF,
             control_truncated: m.msg_hdr.msg_flags & libc::MSG_CTRUNC != 0,
-            control_len: (m.msg_hdr.msg_controllen as usize).min(batch.controls[i].0.len()),
+            control_len: control_len.min(batch.controls[i].0.len()),
             src: sockaddr_to_std(&batch.names[i], m.msg_hdr.msg_namelen as usize),
         });
     }
