@@ -40,6 +40,7 @@ fn inst(name: &str, local: &str, peer: &str, ms: u32, mult: u8) -> BfdInstance {
         weight: 0,
         weight_reverse: false,
         consumers: BfdConsumers::Both,
+        auth: None,
     }
 }
 
@@ -903,6 +904,37 @@ fn remote_min_rx_zero_stops_periodic_tx() {
         set.handle_timeout(Instant::from_millis(i * 10), &mut out);
     }
     assert!(out.iter().all(|a| !matches!(a, Action::Send { .. })));
+}
+
+#[test]
+fn authentication_from_configuration_and_reload() {
+    use keepalived_rs::config::model::bfd::{BfdAuthConfig, BfdAuthKind};
+    let auth = |key: &[u8]| {
+        Some(BfdAuthConfig {
+            kind: BfdAuthKind::MeticulousKeyedSha1,
+            key_id: 2,
+            key: key.to_vec(),
+        })
+    };
+    let mut a = inst("s", A4, B4, 10, 3);
+    let mut b = inst("s", B4, A4, 10, 3);
+    a.auth = auth(b"k1");
+    b.auth = auth(b"k1");
+    let mut w = World::new(&[a.clone()], &[b], 11);
+    let up = w.run_until_up("s", 3_000_000);
+    assert!(w
+        .sent
+        .iter()
+        .all(|s| parse(&s.payload).auth.map(|x| x.auth_type())
+            == Some(AuthType::MeticulousKeyedSha1)));
+    // A reload on one side with another key: its packets fail the peer's check, and the
+    // peer declares the session Down at its detection time.
+    a.auth = auth(b"k2");
+    let mut out = Vec::new();
+    w.sets[0].reconfigure(Instant::from_micros(w.now), &[a], &mut out);
+    w.run_until(up + 1_000_000);
+    assert_eq!(w.state(1, "s"), State::Down);
+    assert!(w.sets[1].stats().dropped(DropReason::AuthFailed) > 0);
 }
 
 fn auth_pair(a: Option<BfdAuth>, b: Option<BfdAuth>) -> World {

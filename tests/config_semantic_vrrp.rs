@@ -528,6 +528,48 @@ fn bfd_instances() {
 }
 
 #[test]
+fn bfd_authentication() {
+    use keepalived_rs::config::model::bfd::BfdAuthKind;
+    let cfg = clean(
+        "bfd_instance a {\n neighbor_ip 192.0.2.2\n authentication {\n  auth_type keyed_sha1\n  \
+         auth_key_id 7\n  auth_pass hex:00112233445566778899aabbccddeeff00112233\n }\n}\n\
+         bfd_instance b {\n neighbor_ip 192.0.2.3\n authentication {\n  auth_type simple\n  \
+         auth_pass s3cret\n }\n}\nbfd_instance c {\n neighbor_ip 192.0.2.4\n}\n",
+    );
+    let a = cfg.bfd.instance("a").unwrap().auth.clone().unwrap();
+    assert_eq!(
+        (a.kind, a.key_id, a.key.len()),
+        (BfdAuthKind::KeyedSha1, 7, 20)
+    );
+    let b = cfg.bfd.instance("b").unwrap().auth.clone().unwrap();
+    assert_eq!((b.kind, b.key_id), (BfdAuthKind::SimplePassword, 1));
+    assert_eq!(b.key, b"s3cret");
+    // The secret never shows in debug output.
+    assert!(!format!("{:?}", cfg.bfd.instance("b").unwrap()).contains("s3cret"));
+    assert!(cfg.bfd.instance("c").unwrap().auth.is_none());
+    // BFD is implemented: no "not implemented" note for its keywords.
+    assert!(!cfg.unimplemented.iter().any(|k| k.contains("bfd")));
+
+    // Errors: a key too long for MD5, an unknown type, a missing secret.
+    for (text, needle) in [
+        (
+            "auth_type keyed_md5\n auth_pass 0123456789abcdefXYZ",
+            "longer than 16 bytes",
+        ),
+        ("auth_type sha256\n auth_pass x", "unknown auth_type sha256"),
+        ("auth_type simple", "needs auth_type and auth_pass"),
+    ] {
+        let (cfg, errs, _) = build(&format!(
+            "bfd_instance x {{\n neighbor_ip 192.0.2.9\n authentication {{\n {text}\n }}\n}}\n"
+        ));
+        assert!(errs.contains(needle), "{needle}: {errs}");
+        if needle != "unknown auth_type sha256" {
+            assert!(cfg.bfd.instance("x").is_none(), "{needle}");
+        }
+    }
+}
+
+#[test]
 fn global_defs_values() {
     let cfg = clean(
         "global_defs {\n router_id LVS_1\n notification_email {\n  a@example.com\n  \

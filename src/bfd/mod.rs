@@ -105,7 +105,8 @@ pub enum Action {
 }
 
 /// Authentication of a session (RFC 5880 §6.7). keepalived has none, so the config model has
-/// no field for it; it is set with [`BfdSet::set_auth`].
+/// no field for it; ours is the `authentication { }` block of a `bfd_instance` (or
+/// [`BfdSet::set_auth`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct BfdAuth {
     pub auth_type: AuthType,
@@ -125,6 +126,20 @@ impl std::fmt::Debug for BfdAuth {
 }
 
 impl BfdAuth {
+    /// From the `authentication { }` block of a `bfd_instance` (key lengths were checked
+    /// there; `None` if they do not fit anyway).
+    pub fn from_config(c: &crate::config::model::bfd::BfdAuthConfig) -> Option<BfdAuth> {
+        use crate::config::model::bfd::BfdAuthKind as K;
+        let t = match c.kind {
+            K::SimplePassword => AuthType::SimplePassword,
+            K::KeyedMd5 => AuthType::KeyedMd5,
+            K::MeticulousKeyedMd5 => AuthType::MeticulousKeyedMd5,
+            K::KeyedSha1 => AuthType::KeyedSha1,
+            K::MeticulousKeyedSha1 => AuthType::MeticulousKeyedSha1,
+        };
+        BfdAuth::new(t, c.key_id, &c.key)
+    }
+
     /// `None` if the key length does not fit the type.
     pub fn new(auth_type: AuthType, key_id: u8, key: &[u8]) -> Option<BfdAuth> {
         let max = match auth_type {
@@ -213,7 +228,9 @@ impl BfdSet {
         }
         let seq = self.rng.next_u32();
         let idx = self.free.pop().unwrap_or(self.slots.len());
-        let session = Session::new(idx, now, inst, discr, port, seq);
+        let auth = inst.auth.as_ref().and_then(BfdAuth::from_config);
+        let mut session = Session::new(idx, now, inst, discr, port, seq);
+        session.auth = auth;
         self.by_name.insert(session.config.name.clone(), idx);
         self.by_discr.insert(discr, idx);
         self.ports.insert(port);

@@ -480,6 +480,10 @@ impl Session {
             config.idle_tx_us
         };
         let required = config.required_min_rx_us;
+        if config.auth != self.config.auth {
+            self.auth = config.auth.as_ref().and_then(super::BfdAuth::from_config);
+            self.rcv_auth_seq = None;
+        }
         self.config = config;
         self.set_intervals(desired, required);
         if self.state != State::AdminDown {

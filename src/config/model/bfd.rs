@@ -62,6 +62,60 @@ pub struct BfdInstance {
     pub weight: i32,
     pub weight_reverse: bool,
     pub consumers: BfdConsumers,
+    /// RFC 5880 §6.7 authentication: a keepalived-rs extension (`authentication { }` in
+    /// the block); keepalived has none. `None` sends and accepts packets without the A bit.
+    pub auth: Option<BfdAuthConfig>,
+}
+
+/// RFC 5880 §4.1 Auth Type values we offer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BfdAuthKind {
+    SimplePassword,
+    KeyedMd5,
+    MeticulousKeyedMd5,
+    KeyedSha1,
+    MeticulousKeyedSha1,
+}
+
+impl BfdAuthKind {
+    /// The configuration word (`auth_type`).
+    pub fn keyword(self) -> &'static str {
+        match self {
+            BfdAuthKind::SimplePassword => "simple",
+            BfdAuthKind::KeyedMd5 => "keyed_md5",
+            BfdAuthKind::MeticulousKeyedMd5 => "meticulous_keyed_md5",
+            BfdAuthKind::KeyedSha1 => "keyed_sha1",
+            BfdAuthKind::MeticulousKeyedSha1 => "meticulous_keyed_sha1",
+        }
+    }
+
+    /// Longest secret: 16 bytes (password, MD5 key), 20 (SHA1 key) (RFC 5880 §4.2-4.4).
+    pub fn max_key_len(self) -> usize {
+        match self {
+            BfdAuthKind::KeyedSha1 | BfdAuthKind::MeticulousKeyedSha1 => 20,
+            _ => 16,
+        }
+    }
+}
+
+/// A session's authentication settings.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BfdAuthConfig {
+    pub kind: BfdAuthKind,
+    /// Auth Key ID (RFC 5880 §4.2): which key of the pair's shared set is in use.
+    pub key_id: u8,
+    /// The password or key.
+    pub key: Vec<u8>,
+}
+
+impl std::fmt::Debug for BfdAuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the secret.
+        f.debug_struct("BfdAuthConfig")
+            .field("kind", &self.kind)
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
 }
 
 impl BfdInstance {

@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 /// Root-level keywords this section owns.
 pub fn root_keywords() -> Vec<Kw<Config>> {
-    vec![Kw::accepted("bfd_instance", Tier::T3, bfd_instance_handler)]
+    vec![Kw::new("bfd_instance", Tier::T3, bfd_instance_handler)]
 }
 
 /// Cross-checks after every block was read (all done while reading: keepalived checks
@@ -35,6 +35,17 @@ struct Draft {
     weight: i32,
     reverse: bool,
     consumers: BfdConsumers,
+    auth: Option<AuthDraft>,
+}
+
+/// An `authentication { }` block while it is read.
+#[derive(Default)]
+struct AuthDraft {
+    kind: Option<BfdAuthKind>,
+    key_id: u8,
+    key: Option<Vec<u8>>,
+    /// The block's name for messages.
+    name: String,
 }
 
 fn bfd_instance_handler(ctx: &mut Ctx<'_>, node: &Node, cfg: &mut Config) {
@@ -78,6 +89,7 @@ fn bfd_instance_handler(ctx: &mut Ctx<'_>, node: &Node, cfg: &mut Config) {
         weight: 0,
         reverse: false,
         consumers: BfdConsumers::Both,
+        auth: None,
     };
     let table = table();
     ctx.dispatch(node.children(), &table, &mut d);
@@ -118,6 +130,26 @@ fn bfd_instance_handler(ctx: &mut Ctx<'_>, node: &Node, cfg: &mut Config) {
         );
         return;
     }
+    let auth = match d.auth.take() {
+        None => None,
+        Some(a) => match (a.kind, a.key) {
+            (Some(kind), Some(key)) => Some(BfdAuthConfig {
+                kind,
+                key_id: a.key_id,
+                key,
+            }),
+            _ => {
+                ctx.error(
+                    name_w.span,
+                    format!(
+                        "Configuration error: BFD instance {name} authentication needs auth_type \
+                         and auth_pass, disabling instance"
+                    ),
+                );
+                return;
+            }
+        },
+    };
     cfg.bfd.instances.push(BfdInstance {
         name,
         span: name_w.span,
@@ -135,6 +167,7 @@ fn bfd_instance_handler(ctx: &mut Ctx<'_>, node: &Node, cfg: &mut Config) {
         weight: d.weight,
         weight_reverse: d.reverse,
         consumers: d.consumers,
+        auth,
     });
 }
 
@@ -189,6 +222,81 @@ fn address(ctx: &mut Ctx<'_>, n: &Node, d: &Draft) -> Option<IpAddr> {
     }
 }
 
+/// `authentication { auth_type T  auth_key_id N  auth_pass SECRET }`: RFC 5880 §6.7, our
+/// extension (keepalived's BFD has no authentication). The secret is ASCII, or `hex:` and
+/// hex digits for binary keys.
+fn auth_table() -> Vec<Kw<AuthDraft>> {
+    vec![
+        Kw::new("auth_type", Tier::T3, |ctx, n, a| {
+            let Some(w) = need(ctx, n, 0) else { return };
+            let kind = [
+                BfdAuthKind::SimplePassword,
+                BfdAuthKind::KeyedMd5,
+                BfdAuthKind::MeticulousKeyedMd5,
+                BfdAuthKind::KeyedSha1,
+                BfdAuthKind::MeticulousKeyedSha1,
+            ]
+            .into_iter()
+            .find(|k| k.keyword().eq_ignore_ascii_case(&w.text));
+            match kind {
+                Some(k) => a.kind = Some(k),
+                None => ctx.error(
+                    w.span,
+                    format!(
+                        "Configuration error: BFD instance {} unknown auth_type {} (simple, \
+                         keyed_md5, meticulous_keyed_md5, keyed_sha1 or meticulous_keyed_sha1)",
+                        a.name, w.text
+                    ),
+                ),
+            }
+        }),
+        Kw::new("auth_key_id", Tier::T3, |ctx, n, a| {
+            let Some(w) = need(ctx, n, 0) else { return };
+            match values::parse_uint_range(&w.text, 0, 255) {
+                Ok(v) => a.key_id = v as u8,
+                Err(_) => ctx.error(
+                    w.span,
+                    format!(
+                        "Configuration error: BFD instance {} auth_key_id value {} not valid \
+                         (must be in range [0-255]), ignoring",
+                        a.name, w.text
+                    ),
+                ),
+            }
+        }),
+        Kw::new("auth_pass", Tier::T3, |ctx, n, a| {
+            let Some(w) = need(ctx, n, 0) else { return };
+            match auth_secret(&w.text) {
+                Some(k) => a.key = Some(k),
+                None => ctx.error(
+                    w.span,
+                    format!(
+                        "Configuration error: BFD instance {} auth_pass is not valid (1 to 20 \
+                         bytes, or hex: and an even number of hex digits)",
+                        a.name
+                    ),
+                ),
+            }
+        }),
+    ]
+}
+
+/// ASCII text, or `hex:` followed by hex digit pairs; 1 to 20 bytes.
+fn auth_secret(text: &str) -> Option<Vec<u8>> {
+    let bytes = match text.strip_prefix("hex:") {
+        Some(h) => {
+            if h.len() % 2 != 0 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            (0..h.len() / 2)
+                .map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).ok())
+                .collect::<Option<Vec<u8>>>()?
+        }
+        None => text.as_bytes().to_vec(),
+    };
+    (1..=20).contains(&bytes.len()).then_some(bytes)
+}
+
 fn table() -> Vec<Kw<Draft>> {
     let neighbor: fn(&mut Ctx<'_>, &Node, &mut Draft) = |ctx, n, d| {
         if let Some(a) = address(ctx, n, d) {
@@ -206,29 +314,29 @@ fn table() -> Vec<Kw<Draft>> {
         }
     };
     vec![
-        Kw::accepted("neighbor_ip", Tier::T3, neighbor),
-        Kw::accepted("neighbour_ip", Tier::T3, neighbor),
-        Kw::accepted("source_ip", Tier::T3, |ctx, n, d| {
+        Kw::new("neighbor_ip", Tier::T3, neighbor),
+        Kw::new("neighbour_ip", Tier::T3, neighbor),
+        Kw::new("source_ip", Tier::T3, |ctx, n, d| {
             if let Some(a) = address(ctx, n, d) {
                 d.source = Some(a);
             }
         }),
-        Kw::accepted("min_rx", Tier::T3, |ctx, n, d| {
+        Kw::new("min_rx", Tier::T3, |ctx, n, d| {
             if let Some(v) = interval_us(ctx, n, d, 1) {
                 d.min_rx_us = v;
             }
         }),
-        Kw::accepted("min_tx", Tier::T3, |ctx, n, d| {
+        Kw::new("min_tx", Tier::T3, |ctx, n, d| {
             if let Some(v) = interval_us(ctx, n, d, 1) {
                 d.min_tx_us = v;
             }
         }),
-        Kw::accepted("idle_tx", Tier::T3, |ctx, n, d| {
+        Kw::new("idle_tx", Tier::T3, |ctx, n, d| {
             if let Some(v) = interval_us(ctx, n, d, 1000) {
                 d.idle_tx_us = v;
             }
         }),
-        Kw::accepted("multiplier", Tier::T3, |ctx, n, d| {
+        Kw::new("multiplier", Tier::T3, |ctx, n, d| {
             let Some(w) = need(ctx, n, 0) else { return };
             match values::parse_uint_range(&w.text, 1, 255) {
                 Ok(v) => d.mult = v as u8,
@@ -238,12 +346,12 @@ fn table() -> Vec<Kw<Draft>> {
                 }
             }
         }),
-        Kw::accepted("passive", Tier::T3, |ctx, n, d| {
+        Kw::new("passive", Tier::T3, |ctx, n, d| {
             d.passive = vals::bare_flag(ctx, n)
         }),
-        Kw::accepted("ttl", Tier::T3, ttl),
-        Kw::accepted("hoplimit", Tier::T3, ttl),
-        Kw::accepted("max_hops", Tier::T3, |ctx, n, d| {
+        Kw::new("ttl", Tier::T3, ttl),
+        Kw::new("hoplimit", Tier::T3, ttl),
+        Kw::new("max_hops", Tier::T3, |ctx, n, d| {
             let Some(w) = need(ctx, n, 0) else { return };
             match values::parse_int_range(&w.text, -1, 255) {
                 Ok(v) => d.max_hops = v as i16,
@@ -253,7 +361,7 @@ fn table() -> Vec<Kw<Draft>> {
                 }
             }
         }),
-        Kw::accepted("multihop", Tier::T3, |ctx, n, d| {
+        Kw::new("multihop", Tier::T3, |ctx, n, d| {
             if let Some(b) = vals::flag(ctx, n, |s| {
                 format!(
                     "Configuration error: BFD instance {} invalid multihop {s}",
@@ -263,7 +371,7 @@ fn table() -> Vec<Kw<Draft>> {
                 d.multihop = b;
             }
         }),
-        Kw::accepted("weight", Tier::T3, |ctx, n, d| {
+        Kw::new("weight", Tier::T3, |ctx, n, d| {
             let Some(w) = need(ctx, n, 0) else { return };
             match values::parse_int_range(&w.text, -253, 253) {
                 Ok(v) => d.weight = v as i32,
@@ -285,14 +393,42 @@ fn table() -> Vec<Kw<Draft>> {
                 ),
             }
         }),
-        Kw::accepted("vrrp", Tier::T3, |ctx, n, d| {
+        Kw::new("vrrp", Tier::T3, |ctx, n, d| {
             vals::bare_flag(ctx, n);
             d.consumers = match d.consumers {
                 BfdConsumers::Checker => BfdConsumers::Both,
                 _ => BfdConsumers::Vrrp,
             };
         }),
-        Kw::accepted("checker", Tier::T3, |ctx, n, d| {
+        Kw::new("authentication", Tier::T3, |ctx, n, d| {
+            if !super::global::require_block(ctx, n) {
+                return;
+            }
+            let mut a = AuthDraft {
+                key_id: 1,
+                name: d.name.clone(),
+                ..AuthDraft::default()
+            };
+            ctx.dispatch(n.children(), &auth_table(), &mut a);
+            if let (Some(kind), Some(key)) = (a.kind, a.key.as_ref()) {
+                let short = kind == BfdAuthKind::SimplePassword && key.is_empty();
+                if key.len() > kind.max_key_len() || short {
+                    ctx.error(
+                        n.span(),
+                        format!(
+                            "Configuration error: BFD instance {} auth_pass is longer than {} \
+                             bytes for {}",
+                            d.name,
+                            kind.max_key_len(),
+                            kind.keyword()
+                        ),
+                    );
+                    a.key = None;
+                }
+            }
+            d.auth = Some(a);
+        }),
+        Kw::new("checker", Tier::T3, |ctx, n, d| {
             vals::bare_flag(ctx, n);
             d.consumers = match d.consumers {
                 BfdConsumers::Vrrp => BfdConsumers::Both,

@@ -442,7 +442,7 @@ fn sync_group_table() -> Vec<Kw<GroupBuild>> {
         Kw::accepted("track_script", Tier::T3, group_track(TrackKind::Script)),
         Kw::accepted("track_file", Tier::T3, group_track(TrackKind::File)),
         Kw::accepted("track_process", Tier::T3, group_track(TrackKind::Process)),
-        Kw::accepted("track_bfd", Tier::T3, group_track(TrackKind::Bfd)),
+        Kw::new("track_bfd", Tier::T3, group_track(TrackKind::Bfd)),
         Kw::new("notify_master", Tier::T2, |ctx, n, b| {
             let o = b.group.name.clone();
             set_notify(ctx, n, &o, &mut b.group.notify.master)
@@ -841,7 +841,7 @@ fn instance_table() -> Vec<Kw<InstBuild>> {
         Kw::new("track_script", Tier::T1, inst_track(TrackKind::Script)),
         Kw::new("track_file", Tier::T2, inst_track(TrackKind::File)),
         Kw::new("track_process", Tier::T2, inst_track(TrackKind::Process)),
-        Kw::accepted("track_bfd", Tier::T3, inst_track(TrackKind::Bfd)),
+        Kw::new("track_bfd", Tier::T3, inst_track(TrackKind::Bfd)),
         Kw::new("nopreempt", Tier::T1, |ctx, n, b| {
             b.inst.nopreempt = vals::bare_flag(ctx, n)
         }),
