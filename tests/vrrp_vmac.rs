@@ -73,6 +73,15 @@ fn run(peer_is_keepalived: bool) {
         "VIP belongs on the VMAC, not eth0"
     );
 
+    // The VMAC comes up with the instance: no FAULT on the way (the monitor's stale
+    // link-down event from the macvlan's creation is checked against the kernel).
+    assert_eq!(
+        ours.count("Entering FAULT STATE"),
+        0,
+        "no FAULT at start\n{}",
+        logs(&ds)
+    );
+
     // Freeze the master: the backup takes the VIP onto its VMAC.
     ours.freeze();
     wait_until(

@@ -237,7 +237,7 @@ fn on_monitor(ctx: &mut C, d: &mut Daemon, fd: i32) {
                 }
                 env.ifaces.all().into_iter().map(Input::Interface).collect()
             }
-            (_, Some(env)) => env.ifaces.apply(&ev),
+            (_, Some(env)) => env.apply_event(&ev),
             (_, None) => Vec::new(),
         };
         for input in inputs {

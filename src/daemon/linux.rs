@@ -347,6 +347,30 @@ impl LinuxEnv {
         out
     }
 
+    /// Applies one netlink monitor event to the interface table; returns what the engine
+    /// must be told. A link reported down is looked up again first: the monitor's queue can
+    /// hold events older than the table (a VMAC created at start-up or by a reload is
+    /// reported down, then up, after the table was loaded with it up), and feeding such a
+    /// stale event would take the instance through FAULT for nothing.
+    pub fn apply_event(&mut self, ev: &NetEvent) -> Vec<crate::vrrp::Input> {
+        if let NetEvent::Link(le) = ev {
+            let up = |l: &crate::os::netlink::codec::LinkInfo| l.up && (l.running || l.lower_up);
+            if !le.deleted && !up(&le.link) {
+                if let Ok(Some(current)) = self.nl.link_by_index(le.link.ifindex) {
+                    if up(&current) {
+                        debug!(target: "os", "stale link-down event for {} ignored", current.name);
+                        let fresh = NetEvent::Link(crate::os::link_monitor::LinkEvent {
+                            link: current,
+                            deleted: false,
+                        });
+                        return self.ifaces.apply(&fresh);
+                    }
+                }
+            }
+        }
+        self.ifaces.apply(ev)
+    }
+
     /// At exit: the VMACs we created are deleted, the sysctls we changed restored and the
     /// accept-mode filter table removed.
     pub fn cleanup(&mut self) {
