@@ -118,3 +118,49 @@ fn vmac_ours_and_keepalived() {
     }
     run(true);
 }
+
+/// A reload that drops a `use_vmac` instance deletes its VMAC (and its VIP with it); the
+/// instance that stays keeps its VMAC and stays MASTER.
+#[test]
+fn vmac_deleted_when_its_instance_is_removed_by_reload() {
+    if !e2e_ready("vmac_deleted_when_its_instance_is_removed_by_reload", false) {
+        return;
+    }
+    let lan = Lan::new("vmr", 1);
+    let dir = TestDir::new("vmr");
+    let h1 = lan.host(1);
+    let second = "vrrp_instance VI_2 {\n    state MASTER\n    interface eth0\n    use_vmac\n    \
+                  virtual_router_id 53\n    priority 200\n    advert_int 1\n    \
+                  virtual_ipaddress {\n        192.0.2.153/24\n    }\n}\n";
+    let both = format!("{}{second}", conf(200));
+    let ours = Daemon::ours(h1, &dir, "ours", &both);
+    let ds = [&ours];
+    wait_until(
+        "both VIPs on their VMACs",
+        LIMIT,
+        || has_addr(h1, "vrrp.52", "192.0.2.152") && has_addr(h1, "vrrp.53", "192.0.2.153"),
+        || logs(&ds),
+    );
+    let backups = ours.count("Entering BACKUP STATE");
+    dir.write("ours.conf", &conf(200), false);
+    ours.reload();
+    wait_until(
+        "VI_2's VMAC deleted",
+        LIMIT,
+        || link(h1, "vrrp.53").is_none() && ours.count("deleted unused VMAC vrrp.53") == 1,
+        || logs(&ds),
+    );
+    assert!(has_addr(h1, "vrrp.52", "192.0.2.152"), "{}", logs(&ds));
+    assert_eq!(
+        ours.count("deleted unused VMAC vrrp.53"),
+        1,
+        "{}",
+        logs(&ds)
+    );
+    assert_eq!(
+        ours.count("Entering BACKUP STATE"),
+        backups,
+        "VI_1 stays MASTER\n{}",
+        logs(&ds)
+    );
+}

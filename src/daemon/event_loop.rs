@@ -374,8 +374,9 @@ fn reload(ctx: &mut C, d: &mut Daemon) {
                 r.record_reload(now, &d.current.path, &text);
             }
             if let (Some(svc), Some(env)) = (d.vrrp.as_mut(), d.env.as_mut()) {
-                if let Err(e) = svc.reload(&model, now, env) {
-                    error!(target: "vrrp", "reload: {e}");
+                match svc.reload(&model, now, env) {
+                    Err(e) => error!(target: "vrrp", "reload: {e}"),
+                    Ok(()) => env.prune_vmacs(),
                 }
                 if let Some(r) = d.recorder.as_mut() {
                     r.observe(now, svc.router());

@@ -159,6 +159,8 @@ pub struct LinuxEnv {
     pub send_errors: u64,
     vmacs: crate::os::vmac::VmacManager,
     created_vmacs: Vec<crate::os::vmac::Vmac>,
+    /// The VMAC names the current configuration uses (set by `apply_vmacs`).
+    vmacs_in_use: Vec<String>,
     vip_filter: crate::os::nft::VipFilter,
 }
 
@@ -192,6 +194,7 @@ impl LinuxEnv {
             send_errors: 0,
             vmacs: crate::os::vmac::VmacManager::new(),
             created_vmacs: Vec::new(),
+            vmacs_in_use: Vec::new(),
             vip_filter: crate::os::nft::VipFilter::default(),
         })
     }
@@ -278,6 +281,7 @@ impl LinuxEnv {
     pub fn apply_vmacs(&mut self, model: &Config) -> Config {
         let mut out = model.clone();
         let mut changed = false;
+        self.vmacs_in_use.clear();
         for inst in &mut out.vrrp.instances {
             let Some(vm) = inst.vmac.clone() else {
                 continue;
@@ -303,6 +307,7 @@ impl LinuxEnv {
                 spec.link_local = Some(crate::os::vmac::eui64_link_local(spec.mac));
             }
             let name = spec.name.clone();
+            self.vmacs_in_use.push(name.clone());
             if !self.created_vmacs.iter().any(|v| v.name == name) {
                 match self.vmacs.create(&mut self.nl, &spec) {
                     Ok(v) => {
@@ -369,6 +374,22 @@ impl LinuxEnv {
             }
         }
         self.ifaces.apply(ev)
+    }
+
+    /// After a reload has been applied: deletes the VMACs we created that no instance of the
+    /// new configuration uses (keepalived deletes a removed instance's VMAC too). Their
+    /// instances have left MASTER by then, so nothing of ours is on them any more.
+    pub fn prune_vmacs(&mut self) {
+        let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut self.created_vmacs)
+            .into_iter()
+            .partition(|v| self.vmacs_in_use.contains(&v.name));
+        self.created_vmacs = keep;
+        for v in gone {
+            match self.vmacs.delete(&mut self.nl, &v) {
+                Ok(()) => log::info!(target: "vrrp", "deleted unused VMAC {}", v.name),
+                Err(e) => warn!(target: "vrrp", "cannot delete VMAC {}: {e}", v.name),
+            }
+        }
     }
 
     /// At exit: the VMACs we created are deleted, the sysctls we changed restored and the
