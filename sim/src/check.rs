@@ -17,8 +17,8 @@
 
 use crate::scenario::{Mode, Predicate};
 use crate::units::{dur, secs};
-use crate::world::{Basis, Cause, Ev, ExpectState, Obligation, Peek, Run, World};
-use keepalived_rs::vrrp::{Input, NotifyKind, State};
+use crate::world::{Basis, Cause, Ev, ExpectState, Obligation, Peek, Run, Shadow, World};
+use keepalived_rs::vrrp::{Input, NotifyKind, Router, State};
 use keepalived_rs::wire::vrrp::Version;
 use scheduler::Instant;
 use std::net::IpAddr;
@@ -43,6 +43,42 @@ struct Move {
     group: Option<usize>,
     /// (elapsed since the basis, the basis) for BACKUP → MASTER.
     basis: Option<(u64, Basis)>,
+}
+
+/// Adverts that reset a BACKUP's master-down timer set the basis of the RFC bound.
+fn update_basis(
+    router: &Router,
+    shadow: &mut [Shadow],
+    count: usize,
+    local: u64,
+    before: &[(usize, State, Option<Instant>)],
+    p: Peek,
+) {
+    for &(i, st, rt) in before {
+        let Some(inst) = router.instance(i) else {
+            continue;
+        };
+        if i >= count || st != State::Backup || inst.state() != State::Backup {
+            continue;
+        }
+        if inst.read_timeout() == rt {
+            continue;
+        }
+        let c = inst.config();
+        let v3 = c.version == Version::V3;
+        let eff = inst.effective_priority();
+        let required = if p.prio == 0 {
+            skew_us(v3, eff, inst.master_adver_int_us())
+        } else {
+            let adv = if v3 { p.adv_us } else { c.adver_int_us };
+            master_down_us(v3, eff, adv, c.down_timer_adverts)
+        };
+        shadow[i].basis = Some(Basis {
+            at: local,
+            required,
+            prio0: p.prio == 0,
+        });
+    }
 }
 
 impl World<'_> {
@@ -84,6 +120,30 @@ impl World<'_> {
         };
         let router = svc.router();
         let count = router.instances().len().min(node.shadow.len());
+        // The common step: a packet that made the daemon do nothing. Only the packet's
+        // instances can have moved; if neither their state nor their priority did, the
+        // basis of the RFC bound is all there is to update (the steps below would find no
+        // transition, no priority change and no VIP to check).
+        if !all
+            && node.env.calls == 0
+            && node.env.sent.is_empty()
+            && node.env.notified.is_empty()
+            && router.sync_groups().is_empty()
+        {
+            if let Some(p) = peeked {
+                let unchanged = before.iter().all(|&(i, _, _)| {
+                    i >= count || {
+                        let inst = &router.instances()[i];
+                        let sh = &node.shadow[i];
+                        inst.effective_priority() == sh.eff && inst.state() == sh.state
+                    }
+                });
+                if unchanged {
+                    update_basis(router, &mut node.shadow, count, local, before, p);
+                    return;
+                }
+            }
+        }
         if all {
             list.extend(0..count);
         } else {
@@ -126,33 +186,8 @@ impl World<'_> {
             list.retain(|&i| i < count);
         }
         let list: &[usize] = list;
-        // Adverts that reset a BACKUP's master-down timer set the basis of the RFC bound.
         if let Some(p) = peeked {
-            for &(i, st, rt) in before {
-                let Some(inst) = router.instance(i) else {
-                    continue;
-                };
-                if i >= count || st != State::Backup || inst.state() != State::Backup {
-                    continue;
-                }
-                if inst.read_timeout() == rt {
-                    continue;
-                }
-                let c = inst.config();
-                let v3 = c.version == Version::V3;
-                let eff = inst.effective_priority();
-                let required = if p.prio == 0 {
-                    skew_us(v3, eff, inst.master_adver_int_us())
-                } else {
-                    let adv = if v3 { p.adv_us } else { c.adver_int_us };
-                    master_down_us(v3, eff, adv, c.down_timer_adverts)
-                };
-                node.shadow[i].basis = Some(Basis {
-                    at: local,
-                    required,
-                    prio0: p.prio == 0,
-                });
-            }
+            update_basis(router, &mut node.shadow, count, local, before, p);
         }
         let mut moves: Vec<Move> = Vec::new();
         let mut prio_changes: Vec<(String, u8, u8)> = Vec::new();

@@ -361,14 +361,14 @@ impl Router {
     /// The earliest of instance `i`'s own timers.
     pub(crate) fn instance_deadline(&self, i: usize) -> Option<Instant> {
         let inst = &self.instances[i];
-        [
+        let min = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (a, b) => a.or(b),
+        };
+        min(
             inst.sands,
-            inst.garp.second_burst_at,
-            inst.garp.lower_prio_at,
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+            min(inst.garp.second_burst_at, inst.garp.lower_prio_at),
+        )
     }
 
     /// The earliest deadline of all timers, by a scan of everything.
