@@ -45,6 +45,7 @@ pub fn run(daemon: &mut Daemon) -> std::io::Result<()> {
     if daemon.current.config.has_vrrp() && !daemon.opts.check_only {
         start_vrrp(&mut lp, daemon);
     }
+    tune(daemon);
     lp.run(daemon)
 }
 
@@ -386,6 +387,14 @@ fn reload(ctx: &mut C, d: &mut Daemon) {
         }
         (false, false) => {}
     }
+    tune(d);
+}
+
+/// The process settings of `global_defs` (nice, real-time priority, no_swap) for the parts
+/// that run.
+fn tune(d: &Daemon) {
+    let c = &d.current.config;
+    super::tuning::Tuning::from_config(c, d.vrrp.is_some(), c.has_bfd()).apply();
 }
 
 /// SIGTERM/SIGINT: priority-0 adverts, VIPs removed, STOP notifies, then leave the loop.

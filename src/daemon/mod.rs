@@ -13,6 +13,7 @@ pub mod notify;
 pub mod pidfile;
 pub mod record;
 pub mod trackers;
+pub mod tuning;
 pub mod vrrp;
 
 use crate::os::host::LinuxHost;

@@ -18,4 +18,4 @@ pub mod syslog;
 pub mod vmac;
 pub mod vrrp_socket;
 
-pub use sys::release_free_memory;
+pub use sys::{lock_memory, release_free_memory, set_nice, set_realtime};

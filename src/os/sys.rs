@@ -341,6 +341,44 @@ pub(crate) fn recvmmsg(fd: BorrowedFd<'_>, batch: &mut RecvBatch) -> io::Result<
     Ok(n)
 }
 
+/// `setpriority(PRIO_PROCESS, 0, nice)`: this process's nice value (-20..19).
+pub fn set_nice(nice: i32) -> io::Result<()> {
+    // SAFETY: plain system call on this process; no pointers.
+    let r = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, nice) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `sched_setscheduler(0, SCHED_RR, priority)`: round-robin real-time scheduling (1..99), or
+/// back to SCHED_OTHER with `None`.
+pub fn set_realtime(priority: Option<i32>) -> io::Result<()> {
+    let (policy, prio) = match priority {
+        Some(p) => (libc::SCHED_RR, p),
+        None => (libc::SCHED_OTHER, 0),
+    };
+    let param = libc::sched_param {
+        sched_priority: prio,
+    };
+    // SAFETY: `param` is a valid sched_param that outlives the call.
+    let r = unsafe { libc::sched_setscheduler(0, policy, &param) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// `mlockall(MCL_CURRENT | MCL_FUTURE)`: keep every page of this process in memory.
+pub fn lock_memory() -> io::Result<()> {
+    // SAFETY: plain system call; no pointers.
+    let r = unsafe { libc::mlockall(libc::MCL_CURRENT | libc::MCL_FUTURE) };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// `sendmsg(fd, buf, addr, control)`: one data buffer, a destination and raw control bytes
 /// (built with [`push_cmsg`]). Retries on `EINTR`.
 pub(crate) fn sendmsg(

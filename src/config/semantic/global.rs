@@ -462,7 +462,13 @@ fn global_table() -> Vec<Kw<GlobalDefs>> {
     t.extend(
         T3_SIMPLE
             .iter()
-            .map(|(name, _)| Kw::accepted(name, Tier::T3, t3_simple)),
+            .map(|(name, _)| {
+                if IMPLEMENTED_SIMPLE.contains(name) {
+                    Kw::new(name, Tier::T3, t3_simple)
+                } else {
+                    Kw::accepted(name, Tier::T3, t3_simple)
+                }
+            }),
     );
     t
 }
@@ -489,6 +495,17 @@ enum Check {
     /// A process or comm name of at most 15 characters.
     ProcName,
 }
+
+/// The simple T3 keywords the daemon acts on (`daemon::tuning`): the process's scheduling
+/// and memory settings for its VRRP and BFD work (one process does both).
+pub const IMPLEMENTED_SIMPLE: &[&str] = &[
+    "vrrp_priority",
+    "bfd_priority",
+    "vrrp_no_swap",
+    "bfd_no_swap",
+    "vrrp_rt_priority",
+    "bfd_rt_priority",
+];
 
 /// Simple T3 `global_defs` keywords: validated and kept in [`GlobalDefs::accepted`].
 const T3_SIMPLE: &[(&str, Check)] = &[

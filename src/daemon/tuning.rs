@@ -1,0 +1,123 @@
+//! Process scheduling and memory settings from `global_defs`: `vrrp_priority` and
+//! `bfd_priority` (nice value), `vrrp_rt_priority` and `bfd_rt_priority` (SCHED_RR real-time
+//! priority), `vrrp_no_swap` and `bfd_no_swap` (all memory locked).
+//!
+//! keepalived applies each to its own child process. We are one process doing VRRP and BFD
+//! in one loop, so the strongest of the settings of the parts that run applies: the lowest
+//! nice value, the highest real-time priority, memory locked if either asks. As keepalived,
+//! a setting is applied when configured (at start and at a reload) and never undone.
+//! `*_rlimit_rttime` is accepted but not applied: under SCHED_RR, a reload of a large
+//! configuration can run longer than keepalived's 10 ms default without blocking, and the
+//! kernel would kill the daemon for it.
+
+use crate::config::model::Config;
+use log::{info, warn};
+
+/// What the configuration asks of the process.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tuning {
+    pub nice: Option<i32>,
+    pub rt_priority: Option<i32>,
+    pub no_swap: bool,
+}
+
+impl Tuning {
+    /// From the `global_defs` keywords of the parts that run.
+    pub fn from_config(cfg: &Config, vrrp: bool, bfd: bool) -> Tuning {
+        let mut t = Tuning::default();
+        let parts = [("vrrp", vrrp), ("bfd", bfd)];
+        for (part, runs) in parts {
+            if !runs {
+                continue;
+            }
+            let num = |kw: &str| -> Option<i32> {
+                cfg.global
+                    .accepted
+                    .get(&format!("{part}_{kw}"))?
+                    .first()?
+                    .parse()
+                    .ok()
+            };
+            if let Some(n) = num("priority") {
+                t.nice = Some(t.nice.map_or(n, |m| m.min(n)));
+            }
+            if let Some(p) = num("rt_priority") {
+                t.rt_priority = Some(t.rt_priority.map_or(p, |q| q.max(p)));
+            }
+            t.no_swap |= cfg
+                .global
+                .accepted
+                .get(&format!("{part}_no_swap"))
+                .is_some_and(|v| v.first().map_or(true, |s| !is_false(s)));
+        }
+        t
+    }
+
+    /// Applies what is set. Failures (no privilege, a container without CAP_SYS_NICE) are
+    /// logged; the daemon runs on without them.
+    pub fn apply(&self) {
+        if let Some(n) = self.nice {
+            match crate::os::set_nice(n) {
+                Ok(()) => info!(target: "sched", "process priority set to {n}"),
+                Err(e) => warn!(target: "sched", "cannot set process priority {n}: {e}"),
+            }
+        }
+        if let Some(p) = self.rt_priority {
+            match crate::os::set_realtime(Some(p)) {
+                Ok(()) => info!(target: "sched", "realtime priority set to {p} (SCHED_RR)"),
+                Err(e) => warn!(target: "sched", "cannot set realtime priority {p}: {e}"),
+            }
+        }
+        if self.no_swap {
+            if let Err(e) = crate::os::lock_memory() {
+                warn!(target: "sched", "cannot lock memory (no_swap): {e}");
+            }
+        }
+    }
+}
+
+/// The false words of keepalived's optional BOOL argument.
+fn is_false(s: &str) -> bool {
+    matches!(
+        s.to_ascii_lowercase().as_str(),
+        "false" | "no" | "off" | "0"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::semantic::{self, PermissiveHost, SemanticOptions};
+    use crate::config::{diag::Diagnostics, parse_str, LoadOptions};
+
+    fn cfg(text: &str) -> Config {
+        let mut d = Diagnostics::new();
+        let tree = parse_str(text, "t.conf", &LoadOptions::default(), &mut d);
+        semantic::build(&tree, &PermissiveHost, &SemanticOptions::default(), &mut d)
+    }
+
+    #[test]
+    fn strongest_of_the_running_parts() {
+        let c = cfg("global_defs {\n vrrp_priority -5\n bfd_priority -10\n \
+             vrrp_rt_priority 20\n bfd_rt_priority 10\n bfd_no_swap\n checker_priority -20\n}\n");
+        assert_eq!(
+            Tuning::from_config(&c, true, true),
+            Tuning {
+                nice: Some(-10),
+                rt_priority: Some(20),
+                no_swap: true
+            }
+        );
+        assert_eq!(
+            Tuning::from_config(&c, true, false),
+            Tuning {
+                nice: Some(-5),
+                rt_priority: Some(20),
+                no_swap: false
+            }
+        );
+        assert_eq!(Tuning::from_config(&c, false, false), Tuning::default());
+        assert!(!c.unimplemented.iter().any(|k| k == "vrrp_priority"));
+        assert!(c.unimplemented.iter().any(|k| k == "checker_priority"));
+    }
+}
