@@ -695,6 +695,7 @@ impl World<'_> {
                 }
             }
             Predicate::Holds { node, addr, yes } => self.nodes[*node].env.holds(*addr) == *yes,
+            Predicate::Bfd { node, name, up } => self.bfd_up(*node, name) == *up,
         }
     }
 
@@ -769,6 +770,7 @@ impl World<'_> {
                 let a: Vec<String> = nd.env.addrs.keys().map(|(_, a)| a.to_string()).collect();
                 format!("{} holds [{}]", nd.name, a.join(" "))
             }
+            Predicate::Bfd { node, name, .. } => self.bfd_describe(*node, name),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! script runs of the current step) for the world to route, schedule and check.
 
 use keepalived_rs::config::model::vrrp::{RouteSpec, RuleSpec};
-use keepalived_rs::daemon::env::Env;
+use keepalived_rs::daemon::env::{BfdSend, Env};
 use keepalived_rs::daemon::notify::{HookEvent, ScriptRun};
 use keepalived_rs::vrrp::{NotifyKind, ScriptId, VipSpec};
 use keepalived_rs::wire::vrrp::Family;
@@ -50,6 +50,8 @@ pub struct SimEnv {
     pub trace: bool,
     /// TEST ONLY (`Sabotage::keep_vips`): removals are ignored.
     pub keep_addresses: bool,
+    /// BFD datagrams of the current BFD step (`bfd.rs` routes them).
+    pub bfd_sent: Vec<crate::bfd::BfdSent>,
 }
 
 impl SimEnv {
@@ -175,5 +177,9 @@ impl Env for SimEnv {
         self.calls += 1;
         let prog = run.argv.first().cloned().unwrap_or_default();
         self.scripts.push((script, prog, timeout_us));
+    }
+
+    fn send_bfd(&mut self, packet: &BfdSend<'_>) {
+        self.bfd_sent.push(packet.into());
     }
 }

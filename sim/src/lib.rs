@@ -122,6 +122,7 @@
 //! to a `VrrpService` and compares the state transitions with the recorded ones.
 #![forbid(unsafe_code)]
 
+pub mod bfd;
 pub mod capture;
 pub mod check;
 pub mod env;

@@ -11,6 +11,8 @@ pub mod stream {
     pub const NETWORK: u64 = 2;
     /// Random choices made while applying faults.
     pub const FAULTS: u64 = 3;
+    /// The swarm's BFD draw (its own stream, so that drawing it changes nothing else).
+    pub const SWARM_BFD: u64 = 4;
     /// Node `i` uses `NODE_BASE + i` (clock offset, script latency, resume order).
     pub const NODE_BASE: u64 = 1000;
 }

@@ -111,6 +111,9 @@ pub enum Predicate {
         addr: IpAddr,
         yes: bool,
     },
+    /// The node's BFD session `name` is Up (`up`), or is not (Down, Init, AdminDown, or
+    /// not running).
+    Bfd { node: usize, name: String, up: bool },
 }
 
 /// When an expectation must hold.
@@ -694,9 +697,21 @@ fn parse_action(sc: &Scenario, text: &str) -> Result<Action, String> {
 }
 
 fn parse_expect(sc: &Scenario, w: &[&str]) -> Result<Action, String> {
-    let usage =
-        "expect NODE[/INSTANCE] STATE [within D | for D]  or  expect NODE holds|lacks ADDR [...]";
+    let usage = "expect NODE[/INSTANCE] STATE [within D | for D]  or  expect NODE holds|lacks \
+                 ADDR [...]  or  expect NODE bfd NAME up|down [...]";
     let (pred, rest) = match w {
+        [n, "bfd", name, st, rest @ ..] => (
+            Predicate::Bfd {
+                node: node_ref(sc, n)?,
+                name: name.to_string(),
+                up: match st.to_ascii_lowercase().as_str() {
+                    "up" => true,
+                    "down" => false,
+                    _ => return Err(format!("bfd state {st:?}: up or down expected")),
+                },
+            },
+            rest,
+        ),
         [n, verb @ ("holds" | "lacks"), a, rest @ ..] => (
             Predicate::Holds {
                 node: node_ref(sc, n)?,

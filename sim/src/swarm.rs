@@ -166,6 +166,10 @@ pub fn draw(seed: u64) -> Draw {
         Some(&alt),
     );
     let _ = writeln!(t, "END\n");
+    let bfd = draw_bfd(seed);
+    if let Some(b) = &bfd {
+        t = add_bfd(&t, b);
+    }
     for n in &names {
         let _ = writeln!(t, "node {n} config=base eth0=lan");
     }
@@ -318,8 +322,51 @@ pub fn draw(seed: u64) -> Draw {
     if script {
         let _ = write!(summary, " track script (weight {script_weight}),");
     }
+    if let Some(b) = &bfd {
+        let _ = write!(
+            summary,
+            " bfd r1<->r2 {} x{} tracked by VI_1,",
+            dur(b.interval_us),
+            b.mult
+        );
+    }
     let _ = write!(summary, " faults: {}", kinds.join(" "));
     Draw { text: t, summary }
+}
+
+/// A BFD session between r1 and r2, tracked by their VI_1 (weight 0: FAULT while Down).
+struct BfdDraw {
+    interval_us: u64,
+    mult: u64,
+}
+
+/// One seed in five runs BFD; drawn from its own stream, so the rest of the draw is the
+/// same with or without it.
+fn draw_bfd(seed: u64) -> Option<BfdDraw> {
+    let mut r = Rng::new(seed, stream::SWARM_BFD);
+    if !r.chance(1, 5) {
+        return None;
+    }
+    Some(BfdDraw {
+        interval_us: *r.pick(&[10_000u64, 20_000, 50_000, 100_000]),
+        mult: r.range(3, 5),
+    })
+}
+
+/// Adds the BFD session to every configuration of the drawn text (both `config` blocks).
+fn add_bfd(text: &str, b: &BfdDraw) -> String {
+    let mut block = String::new();
+    for (me, peer) in [("r1", "192.0.2.2"), ("r2", "192.0.2.1")] {
+        let ms = b.interval_us / 1000;
+        let _ = writeln!(block, "@{me} bfd_instance b1 {{");
+        let _ = writeln!(block, "@{me}     neighbor_ip {peer}");
+        let _ = writeln!(block, "@{me}     min_rx {ms}");
+        let _ = writeln!(block, "@{me}     min_tx {ms}");
+        let _ = writeln!(block, "@{me}     multiplier {}", b.mult);
+        let _ = writeln!(block, "@{me} }}");
+    }
+    block.push_str("vrrp_instance VI_1 {\n@r1 track_bfd { b1 }\n@r2 track_bfd { b1 }\n");
+    text.replace("vrrp_instance VI_1 {\n", &block)
 }
 
 fn distinct_priorities(r: &mut Rng, nodes: usize) -> Vec<u8> {

@@ -187,6 +187,8 @@ pub(crate) struct Node {
     pub stale: bool,
     /// The outbox bound of the current configuration (actions per step).
     pub bound: u64,
+    /// The BFD sessions (`bfd.rs`).
+    pub bfd: crate::bfd::NodeBfd,
 }
 
 impl Node {
@@ -277,10 +279,14 @@ pub(crate) struct Delivery {
     pub ttl: u8,
     /// Shared by every copy of one sent packet (a corrupted copy gets its own).
     pub payload: Rc<[u8]>,
+    /// A BFD datagram (`bfd.rs`), not a VRRP advert.
+    pub bfd: Option<crate::bfd::BfdPorts>,
 }
 
 pub(crate) enum Ev {
     Timer(usize),
+    /// Node `n`'s BFD timer (`bfd.rs`).
+    BfdTimer(usize),
     /// A packet in flight: an index in the world's delivery slab.
     Deliver(u32),
     ScriptDone {
@@ -412,7 +418,7 @@ pub struct World<'s> {
     pub(crate) last_transition_at: u64,
     pub(crate) logs: Vec<(log::Level, String)>,
     recorder: Option<(usize, Recorder<Vec<u8>>)>,
-    models: BTreeMap<(usize, usize), Config>,
+    pub(crate) models: BTreeMap<(usize, usize), Config>,
     scratch_before: Vec<(usize, State, Option<Instant>)>,
     pub(crate) scratch_list: Vec<usize>,
     deaf: Option<usize>,
@@ -587,6 +593,7 @@ impl<'s> World<'s> {
                 scripts: BTreeMap::new(),
                 stale: false,
                 bound: 64,
+                bfd: crate::bfd::NodeBfd::default(),
             });
         }
         let deaf = opts
@@ -1170,6 +1177,7 @@ impl<'s> World<'s> {
                 dst: s.dst,
                 ttl: s.ttl,
                 payload: Rc::clone(&payload),
+                bfd: None,
             };
             // What `transmit` does on a link without faults, without a jitter draw.
             if self.sc.jitter_us == 0 && self.links[from * self.nodes.len() + to].clean() {
@@ -1181,7 +1189,7 @@ impl<'s> World<'s> {
         self.seg_members[seg] = members;
     }
 
-    fn transmit(&mut self, d: Delivery) {
+    pub(crate) fn transmit(&mut self, d: Delivery) {
         let n = self.nodes.len();
         let li = d.from * n + d.to;
         let link = &self.links[li];
@@ -1296,6 +1304,9 @@ impl<'s> World<'s> {
         if self.deaf == Some(to) {
             return;
         }
+        if let Some(ports) = d.bfd {
+            return self.bfd_deliver(d, ports);
+        }
         if self.opts.trace {
             let m = match peek(d.src, &d.payload) {
                 Some(p) => format!(
@@ -1387,6 +1398,7 @@ impl<'s> World<'s> {
             return;
         }
         self.call(n, Call::Start);
+        self.bfd_start(n);
     }
 
     /// The daemon is gone. `keep_addresses`: killed, not powered off.
@@ -1404,6 +1416,7 @@ impl<'s> World<'s> {
         }
         node.shadow.clear();
         node.dispatch.clear();
+        self.bfd_gone(n);
         self.obligations.retain(|(m, _, _), _| *m != n);
         self.rearm(n);
         self.rebuild_groups();
@@ -1417,6 +1430,7 @@ impl<'s> World<'s> {
             return;
         }
         self.call(n, Call::Shutdown);
+        self.bfd_shutdown(n);
         if let Some(svc) = &self.nodes[n].svc {
             let left: Vec<String> = self.nodes[n]
                 .env
@@ -1484,6 +1498,7 @@ impl<'s> World<'s> {
             self.call(n, Call::Timeout);
         }
         self.rearm(n);
+        self.bfd_resume(n);
     }
 
     fn set_link(&mut self, n: usize, ifname: &str, up: bool) {
@@ -1537,6 +1552,7 @@ impl<'s> World<'s> {
             return;
         };
         self.call(n, Call::Reload(Box::new(model)));
+        self.bfd_reload(n);
     }
 
     /// Marks a disturbance: the quiet window starts again (once nothing is impaired).
@@ -1737,7 +1753,7 @@ impl<'s> World<'s> {
         } else {
             0
         };
-        mdi + adv + net + preempt_chain + scripts + startup + net + 1_000
+        mdi + adv + net + preempt_chain + scripts + startup + net + 1_000 + self.bfd_settle_us()
     }
 
     /// Runs the scenario to the end.
@@ -1819,11 +1835,13 @@ impl<'s> World<'s> {
                         self.input(node, Input::ScriptResult { script, ok }, &what);
                     }
                 }
+                Ev::BfdTimer(n) => self.bfd_timer(n, key),
                 Ev::Action(idx) => self.apply(idx),
                 Ev::ExpectEnd(k) => self.expect_end(k),
                 Ev::Window(gen) => {
                     if gen == self.window.gen && !self.impaired() {
                         self.window.open = true;
+                        self.bfd_window_opened();
                         if self.healed && self.converged_at.is_none() {
                             self.converged_at = Some(self.last_transition_at.max(self.heal_at));
                         }

@@ -82,6 +82,21 @@ fn tracking_script_failure() {
     run_file("tracking-script.sim");
 }
 
+#[test]
+fn bfd_failover() {
+    run_file("bfd-failover.sim");
+}
+
+#[test]
+fn bfd_loss() {
+    run_file("bfd-loss.sim");
+}
+
+#[test]
+fn bfd_partition() {
+    run_file("bfd-partition.sim");
+}
+
 /// Every file in conf/sim/ is covered by a test above.
 #[test]
 fn no_scenario_left_untested() {
