@@ -93,7 +93,7 @@ fn bfd_udp_v4_v6_ttl_dst_and_ports() {
     let payload: Vec<u8> = (0..24).collect();
 
     // IPv4, bound source, TTL 255.
-    let t4 = tx(&a, BfdFamily::V4, Some(ip("192.0.2.1")), 49200, 255);
+    let mut t4 = tx(&a, BfdFamily::V4, Some(ip("192.0.2.1")), 49200, 255);
     assert_eq!(t4.port(), 49200);
     t4.send(&payload, ip("192.0.2.2"), 3784).unwrap();
     let p = recv_one(&mut rx4, &mut buf).expect("IPv4 datagram");
@@ -108,7 +108,6 @@ fn bfd_udp_v4_v6_ttl_dst_and_ports() {
     assert!(rx6.recv(&mut buf).unwrap().is_none());
 
     // A new TTL applies to what follows; multihop port.
-    let mut t4 = t4;
     t4.set_ttl(17).unwrap();
     t4.send(&payload[..10], ip("192.0.2.2"), 4784).unwrap();
     let p = recv_one(&mut rx4m, &mut buf).expect("IPv4 multihop datagram");

@@ -26,7 +26,7 @@ mod global;
 mod json;
 mod vrrp;
 
-pub use cfmt::{c_g, ctime_us, Tz};
+pub use cfmt::{c_g, ctime24_us, ctime_us, Tz};
 
 use super::lifecycle::Daemon;
 use crate::config::model::Config;
@@ -450,6 +450,15 @@ pub fn data(d: &mut Daemon) {
         &format_parent_data(&parent),
         sys.umask,
     );
+    if let Some(b) = d.bfd.as_ref() {
+        info!("Printing BFD data for process({}) on signal", sys.pid);
+        let text = super::bfd::format_bfd_data(&parent, b, d.env.as_ref().map(|e| &e.bfd));
+        write_file(
+            &dump_file_name(&d.current.config, "keepalived_bfd.data"),
+            &text,
+            sys.umask,
+        );
+    }
     let Some(v) = d.vrrp.as_ref() else {
         return;
     };

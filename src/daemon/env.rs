@@ -11,6 +11,22 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::notify::{HookEvent, ScriptRun};
 
+/// One BFD control packet to send (see [`Env::send_bfd`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BfdSend<'a> {
+    /// The session's index in the engine (one send socket per session).
+    pub session: usize,
+    /// The session's source address, when configured.
+    pub local: Option<IpAddr>,
+    pub peer: IpAddr,
+    /// 49152..=65535, the same for the whole session (RFC 5881 §4).
+    pub src_port: u16,
+    /// 3784 (single hop) or 4784 (multihop).
+    pub dst_port: u16,
+    pub ttl: u8,
+    pub payload: &'a [u8],
+}
+
 /// Side effects of the VRRP engine and its hooks. Implementations report failures through
 /// the log (and counters); they never stop the caller.
 pub trait Env {
@@ -44,4 +60,8 @@ pub trait Env {
     /// Starts a tracking script; its outcome comes back later as `Input::ScriptResult`
     /// (a timeout counts as a failure).
     fn run_track_script(&mut self, script: ScriptId, run: &ScriptRun, timeout_us: u64);
+    /// Sends one BFD control packet over UDP. Failures are counted and logged by the
+    /// implementation, never reported back. The default drops it (environments without
+    /// BFD; the simulator overrides it to carry BFD).
+    fn send_bfd(&mut self, _packet: &BfdSend<'_>) {}
 }

@@ -45,13 +45,16 @@ pub fn run(daemon: &mut Daemon) -> std::io::Result<()> {
     if daemon.current.config.has_vrrp() && !daemon.opts.check_only {
         start_vrrp(&mut lp, daemon);
     }
+    super::bfd::start(&mut lp, daemon);
     tune(daemon);
     lp.run(daemon)
 }
 
 /// Opens the environment, the sockets and the engine.
 fn start_vrrp(ctx: &mut C, d: &mut Daemon) {
-    let mut env = match LinuxEnv::open() {
+    // BFD may have opened the environment already (a reload added VRRP to a BFD-only
+    // configuration): keep its sockets.
+    let mut env = match d.env.take().map_or_else(LinuxEnv::open, Ok) {
         Ok(e) => e,
         Err(e) => {
             error!(target: "vrrp", "cannot open netlink: {e}; VRRP not started");
@@ -88,6 +91,7 @@ fn start_vrrp(ctx: &mut C, d: &mut Daemon) {
         }
         Err(e) => {
             error!(target: "vrrp", "{e}; VRRP not started");
+            d.env = Some(env);
             return;
         }
     }
@@ -250,7 +254,7 @@ fn on_monitor(ctx: &mut C, d: &mut Daemon, fd: i32) {
 }
 
 /// One input into the engine (recorded first with `--record`).
-fn feed(ctx: &mut C, d: &mut Daemon, input: Input) {
+pub(super) fn feed(ctx: &mut C, d: &mut Daemon, input: Input) {
     let now = ctx.update_now();
     if let Some(r) = d.recorder.as_mut() {
         r.record(now, &input);
@@ -265,7 +269,7 @@ fn feed(ctx: &mut C, d: &mut Daemon, input: Input) {
 
 /// After every engine call: start the children it asked for, and keep the engine's timer
 /// thread at its `poll_timeout()`.
-fn after(ctx: &mut C, d: &mut Daemon) {
+pub(super) fn after(ctx: &mut C, d: &mut Daemon) {
     loop {
         let Some(spawn) = d.env.as_mut().and_then(|e| e.spawns.pop()) else {
             break;
@@ -387,6 +391,7 @@ fn reload(ctx: &mut C, d: &mut Daemon) {
         }
         (false, false) => {}
     }
+    super::bfd::reload(ctx, d);
     tune(d);
 }
 
@@ -419,5 +424,6 @@ fn stop(ctx: &mut C, d: &mut Daemon) {
         }
         env.cleanup();
     }
+    super::bfd::stop(ctx, d);
     ctx.stop();
 }

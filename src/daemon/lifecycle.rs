@@ -38,6 +38,11 @@ pub struct Daemon {
     pub inotify: Option<nix::sys::inotify::Inotify>,
     /// `--record FILE`: every engine input with its time, for replay in the simulator.
     pub recorder: Option<super::record::Recorder>,
+    /// The BFD side, when the configuration has sessions and `-B` was not given (in this
+    /// process and loop, where keepalived runs a BFD child).
+    pub bfd: Option<super::bfd::BfdService>,
+    /// The BFD set's one wheel entry and the deadline it is armed for.
+    pub bfd_timer: Option<(scheduler::ThreadId, scheduler::Instant)>,
 }
 
 /// The pid files this run writes: the main one always; the VRRP, checkers and BFD ones when
@@ -138,6 +143,8 @@ impl Daemon {
             vrrp_timer: None,
             inotify: None,
             recorder: None,
+            bfd: None,
+            bfd_timer: None,
         })
     }
 

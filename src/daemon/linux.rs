@@ -162,6 +162,8 @@ pub struct LinuxEnv {
     /// The VMAC names the current configuration uses (set by `apply_vmacs`).
     vmacs_in_use: Vec<String>,
     vip_filter: crate::os::nft::VipFilter,
+    /// BFD receive sockets and per-session send sockets.
+    pub bfd: super::bfd::BfdSockets,
 }
 
 fn fam_key(f: Family) -> u8 {
@@ -196,6 +198,7 @@ impl LinuxEnv {
             created_vmacs: Vec::new(),
             vmacs_in_use: Vec::new(),
             vip_filter: crate::os::nft::VipFilter::default(),
+            bfd: super::bfd::BfdSockets::default(),
         })
     }
 
@@ -690,5 +693,9 @@ impl Env for LinuxEnv {
             command: notify::command(run),
             timeout_us,
         });
+    }
+
+    fn send_bfd(&mut self, packet: &super::env::BfdSend<'_>) {
+        self.bfd.send(packet);
     }
 }

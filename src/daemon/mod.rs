@@ -1,6 +1,7 @@
 //! L4: the daemon. Command line, logging, pid files, configuration load and reload, and the
 //! event loop that routes inputs to the engines.
 
+pub mod bfd;
 pub mod cli;
 pub mod dump;
 pub mod env;

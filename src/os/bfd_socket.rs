@@ -88,6 +88,27 @@ pub struct BfdRx {
     pub len: usize,
     /// The datagram did not fit the buffer and was cut.
     pub truncated: bool,
+    /// When the kernel received it (`SO_TIMESTAMPNS`, CLOCK_REALTIME), µs since the epoch.
+    pub rx_realtime_us: Option<u64>,
+}
+
+/// Most datagrams one [`BfdRxSocket::recv_batch`] reads.
+pub const RX_BATCH: usize = sys::RECV_BATCH;
+
+/// Buffers for [`BfdRxSocket::recv_batch`], allocated once and reused.
+#[derive(Default)]
+pub struct BfdRxBatch {
+    raw: sys::RecvBatch,
+    decoded: Vec<(BfdRx, usize)>,
+}
+
+impl BfdRxBatch {
+    /// The datagrams of the last read: what the kernel said about each, and its payload.
+    pub fn packets(&self) -> impl Iterator<Item = (&BfdRx, &[u8])> + '_ {
+        self.decoded
+            .iter()
+            .map(|(rx, i)| (rx, &self.raw.bufs[*i][..rx.len.min(sys::RECV_BUF)]))
+    }
 }
 
 /// A receive socket on `[::]:port` or `0.0.0.0:port`.
@@ -121,6 +142,14 @@ impl BfdRxSocket {
                     .map_err(|e| err(e, what("IPV6_RECVPKTINFO")))?;
             }
         }
+        // Best effort: without receive times, packets are taken as received when read.
+        let _ = sys::setsockopt_int(f, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1);
+        // Room for a burst of many sessions' packets while the loop is busy (capped by
+        // net.core.rmem_max; root may go past it).
+        let rcvbuf: libc::c_int = 1 << 20;
+        if sys::setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, rcvbuf).is_err() {
+            let _ = sys::setsockopt_int(f, libc::SOL_SOCKET, libc::SO_RCVBUF, rcvbuf);
+        }
         sys::bind(f, &sockaddr(family.unspecified(), port)).map_err(|e| err(e, what("bind")))?;
         Ok(BfdRxSocket {
             fd,
@@ -147,6 +176,25 @@ impl BfdRxSocket {
         self.malformed
     }
 
+    /// Reads up to [`RX_BATCH`] datagrams in one system call into `batch` (see
+    /// [`BfdRxBatch::packets`]). Returns how many the kernel gave, malformed ones included:
+    /// fewer than [`RX_BATCH`] means the queue is drained.
+    pub fn recv_batch(&mut self, batch: &mut BfdRxBatch) -> io::Result<usize> {
+        batch.decoded.clear();
+        let n = sys::recvmmsg(self.fd.as_fd(), &mut batch.raw)?;
+        for i in 0..n {
+            let Some(r) = batch.raw.received[i] else {
+                continue;
+            };
+            let control = &batch.raw.controls[i].0[..r.control_len];
+            match decode(&r, control, self.port) {
+                Some(p) => batch.decoded.push((p, i)),
+                None => self.malformed += 1,
+            }
+        }
+        Ok(n)
+    }
+
     /// Reads one datagram into `buf`; `Ok(None)` when nothing is queued.
     pub fn recv(&mut self, buf: &mut [u8]) -> io::Result<Option<BfdRx>> {
         loop {
@@ -168,7 +216,7 @@ fn decode(r: &sys::Received, control: &[u8], port: u16) -> Option<BfdRx> {
         return None;
     }
     let src = r.src?;
-    let (mut dst, mut ttl) = (None, None);
+    let (mut dst, mut ttl, mut stamp) = (None, None, None);
     let int = |d: &[u8]| {
         let b: [u8; 4] = d.get(..4)?.try_into().ok()?;
         u8::try_from(i32::from_ne_bytes(b)).ok()
@@ -184,6 +232,15 @@ fn decode(r: &sys::Received, control: &[u8], port: u16) -> Option<BfdRx> {
                 )));
             }
             (libc::IPPROTO_IPV6, IPV6_HOPLIMIT) => ttl = int(data),
+            // struct timespec { time_t tv_sec; long tv_nsec; } (64-bit Linux)
+            (libc::SOL_SOCKET, libc::SCM_TIMESTAMPNS) if data.len() >= 16 => {
+                let sec = i64::from_ne_bytes(data[..8].try_into().unwrap_or([0; 8]));
+                let nsec = i64::from_ne_bytes(data[8..16].try_into().unwrap_or([0; 8]));
+                stamp = u64::try_from(sec)
+                    .ok()
+                    .and_then(|s| s.checked_mul(1_000_000))
+                    .and_then(|us| us.checked_add(u64::try_from(nsec / 1000).ok()?));
+            }
             // struct in6_pktinfo { in6_addr ipi6_addr; int ipi6_ifindex; }
             (libc::IPPROTO_IPV6, IPV6_PKTINFO) if data.len() >= 16 => {
                 let mut o = [0u8; 16];
@@ -209,6 +266,7 @@ fn decode(r: &sys::Received, control: &[u8], port: u16) -> Option<BfdRx> {
         ttl: ttl?,
         len: r.len,
         truncated: r.truncated,
+        rx_realtime_us: stamp,
     })
 }
 
@@ -218,7 +276,11 @@ pub struct BfdTxSocket {
     family: BfdFamily,
     local: Option<IpAddr>,
     port: u16,
+    /// The port asked for (differs from `port` after a conflict).
+    requested_port: u16,
     ttl: u8,
+    /// The destination the socket is connected to (see [`BfdTxSocket::send`]).
+    connected: Option<SocketAddr>,
 }
 
 impl BfdTxSocket {
@@ -256,7 +318,9 @@ impl BfdTxSocket {
             family,
             local,
             port,
+            requested_port: port,
             ttl: 0,
+            connected: None,
         };
         s.set_ttl(ttl)?;
         Ok(s)
@@ -276,7 +340,8 @@ impl BfdTxSocket {
         for i in 0..PORT_TRIES.min(span) {
             let p = SRC_PORT_MIN + ((first + i) % span) as u16;
             match BfdTxSocket::open(family, local, p, ttl) {
-                Ok(s) => {
+                Ok(mut s) => {
+                    s.requested_port = port;
                     if i > 0 {
                         log::info!(target: "bfd", "BFD source port {port} in use, using {p}");
                     }
@@ -305,12 +370,40 @@ impl BfdTxSocket {
         Ok(())
     }
 
-    /// Sends `payload` to `peer`:`port`. `WouldBlock` means the socket buffer is full.
-    pub fn send(&self, payload: &[u8], peer: IpAddr, port: u16) -> io::Result<()> {
+    /// Sends `payload` to `peer`:`port`. `WouldBlock` means the socket buffer is full. The
+    /// socket is connected to the first destination (a session has one), so that the kernel
+    /// keeps the route instead of looking it up for every packet; another destination is
+    /// sent to explicitly.
+    pub fn send(&mut self, payload: &[u8], peer: IpAddr, port: u16) -> io::Result<()> {
         if BfdFamily::of(&peer) != self.family {
             return Err(io::ErrorKind::InvalidInput.into());
         }
-        let n = sys::sendto(self.fd.as_fd(), payload, &sockaddr(peer, port))?;
+        let dst = SocketAddr::new(peer, port);
+        if self.connected.is_none() {
+            let r = match dst {
+                SocketAddr::V4(a) => nix::sys::socket::connect(
+                    self.fd.as_raw_fd(),
+                    &nix::sys::socket::SockaddrIn::from(a),
+                ),
+                SocketAddr::V6(a) => nix::sys::socket::connect(
+                    self.fd.as_raw_fd(),
+                    &nix::sys::socket::SockaddrIn6::from(a),
+                ),
+            };
+            if r.is_ok() {
+                self.connected = Some(dst);
+            }
+        }
+        let n = if self.connected == Some(dst) {
+            nix::sys::socket::send(
+                self.fd.as_raw_fd(),
+                payload,
+                nix::sys::socket::MsgFlags::MSG_DONTWAIT,
+            )
+            .map_err(io::Error::from)?
+        } else {
+            sys::sendto(self.fd.as_fd(), payload, &sockaddr(peer, port))?
+        };
         if n != payload.len() {
             return Err(io::Error::new(
                 io::ErrorKind::WriteZero,
@@ -336,6 +429,11 @@ impl BfdTxSocket {
     /// The bound source port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The source port asked for ([`BfdTxSocket::open_in_range`]'s `port`).
+    pub fn requested_port(&self) -> u16 {
+        self.requested_port
     }
 
     pub fn ttl(&self) -> u8 {

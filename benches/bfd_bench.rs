@@ -1,0 +1,873 @@
+//! `bfd-bench`: keepalived-rs's BFD against the distribution's keepalived (2.2.7, built with
+//! BFD), side by side in one run, on the real kernel, in network namespaces joined by veths.
+//!
+//! Command (root is needed for the namespaces; build both binaries, then run):
+//!
+//! ```text
+//! CARGO_TARGET_DIR=/work/target-bench cargo build --release --bins
+//! sudo /work/target-bench/release/bfd-bench            # both parts, full length (~4 min)
+//! sudo /work/target-bench/release/bfd-bench --quick    # smoke test (~1 min)
+//! ```
+//!
+//! Options: `--quick`, `--part one,many`, `--impl ours|keepalived|both`, `--secs S` (part 1
+//! window, default 10), `--many-secs S` (part 2 window, default 60), `--sessions N` (part 2,
+//! default 500), `--ours PATH` (default: `keepalived-rs` beside this program), `--keepalived
+//! PATH`, `--keep` (leave the work directory with configurations and logs).
+//!
+//! Both daemons run as `BIN -n -l -G -f CONF -p PID -r VRRPPID -c CPID -b BPID` in their own
+//! namespaces with a BFD-only configuration and default settings (no real-time priority).
+//! keepalived runs a parent and a BFD child; ours one process.
+//!
+//! 1. One session at min_rx 10 ms, min_tx 10 ms, multiplier 3 between two namespaces, the
+//!    same implementation at both ends; ours and keepalived's pairs run at the same time (on
+//!    separate veths). Once both sessions are Up (and the Poll Sequence to 10 ms is over), the
+//!    CPU time of each daemon (utime + stime of all its processes from `/proc/PID/stat`, and
+//!    the scheduler's ns accounting `se.sum_exec_runtime` where the kernel has it, which
+//!    ticks cannot resolve at these loads) is measured over the window; the ratio ours /
+//!    keepalived is printed (target <= 0.5). Down transitions during the window are counted.
+//! 2. N sessions (default 500) at 10 ms x 3 between two namespaces, one implementation at
+//!    both ends, addresses 198.18.0.0/16 on one side and 198.19.0.0/16 on the other (one
+//!    pair per session). After all sessions are Up on both sides (and a settling second), the
+//!    Down transitions over the window are counted (false Downs: nothing failed; target 0),
+//!    and CPU is reported. Ours first, then keepalived's if it copes (its sessions must all
+//!    come Up within the start-up bound; otherwise that is reported).
+//!
+//! Namespaces are named `bb<PID>-...`; they and every process started are removed at exit,
+//! on error, on panic and on SIGINT/SIGTERM/SIGHUP (stale ones of a killed run are removed
+//! at the next start). The load average is printed with each part.
+
+// A benchmark reads the wall and monotonic clocks; the deterministic core's ban does not apply.
+#![allow(clippy::disallowed_methods)]
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, SigSet, Signal};
+use nix::unistd::Pid;
+
+type R<T> = Result<T, String>;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Impl {
+    Ours,
+    Keepalived,
+}
+
+impl Impl {
+    fn name(self) -> &'static str {
+        match self {
+            Impl::Ours => "keepalived-rs",
+            Impl::Keepalived => "keepalived",
+        }
+    }
+}
+
+struct Opts {
+    quick: bool,
+    one: bool,
+    many: bool,
+    impls: Vec<Impl>,
+    secs: Duration,
+    many_secs: Duration,
+    sessions: usize,
+    ours: PathBuf,
+    keepalived: PathBuf,
+    keep: bool,
+    work: PathBuf,
+    command: String,
+}
+
+fn parse_opts(args: &[String]) -> R<Opts> {
+    let mut o = getopts::Options::new();
+    o.optflag("", "quick", "short smoke-test variant");
+    o.optopt("", "part", "parts to run", "one,many");
+    o.optopt("", "impl", "implementations to run", "ours|keepalived|both");
+    o.optopt("", "secs", "CPU window of part 1 (default 10)", "S");
+    o.optopt("", "many-secs", "window of part 2 (default 60)", "S");
+    o.optopt("", "sessions", "sessions of part 2 (default 500)", "N");
+    o.optopt("", "ours", "keepalived-rs binary", "PATH");
+    o.optopt("", "keepalived", "keepalived binary", "PATH");
+    o.optflag("", "keep", "keep the work directory (configs, logs)");
+    o.optflag("h", "help", "this help");
+    let m = o.parse(&args[1..]).map_err(|e| e.to_string())?;
+    if m.opt_present("h") {
+        print!("{}", o.usage("Usage: bfd-bench [options]  (as root)"));
+        std::process::exit(0);
+    }
+    let quick = m.opt_present("quick");
+    let (mut one, mut many) = (false, false);
+    for w in m
+        .opt_str("part")
+        .unwrap_or_else(|| "one,many".into())
+        .split(',')
+    {
+        match w.trim() {
+            "one" | "1" => one = true,
+            "many" | "2" => many = true,
+            "all" => (one, many) = (true, true),
+            x => return Err(format!("unknown part {x:?}")),
+        }
+    }
+    let impls = match m.opt_str("impl").as_deref().unwrap_or("both") {
+        "ours" => vec![Impl::Ours],
+        "keepalived" => vec![Impl::Keepalived],
+        "both" => vec![Impl::Ours, Impl::Keepalived],
+        x => return Err(format!("unknown --impl {x:?}")),
+    };
+    let num = |name: &str, dflt: u64| -> R<u64> {
+        match m.opt_str(name) {
+            Some(s) => s
+                .parse()
+                .map_err(|_| format!("--{name}: not a number: {s}")),
+            None => Ok(dflt),
+        }
+    };
+    let ours = match m.opt_str("ours") {
+        Some(p) => PathBuf::from(p),
+        None => std::env::current_exe()
+            .map_err(|e| e.to_string())?
+            .with_file_name("keepalived-rs"),
+    };
+    let sessions = num("sessions", if quick { 100 } else { 500 })? as usize;
+    if sessions == 0 || sessions > 20_000 {
+        return Err("--sessions: 1..=20000".into());
+    }
+    Ok(Opts {
+        quick,
+        one,
+        many,
+        impls,
+        secs: Duration::from_secs(num("secs", if quick { 3 } else { 10 })?),
+        many_secs: Duration::from_secs(num("many-secs", if quick { 10 } else { 60 })?),
+        sessions,
+        ours,
+        keepalived: PathBuf::from(
+            m.opt_str("keepalived")
+                .unwrap_or_else(|| "keepalived".into()),
+        ),
+        keep: m.opt_present("keep"),
+        work: PathBuf::from(format!("/tmp/bfd-bench-{}", std::process::id())),
+        command: args.join(" "),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup: everything started is registered and torn down at exit, on error, on panic and on
+// SIGINT/SIGTERM/SIGHUP.
+
+struct Registry {
+    netns: Vec<String>,
+    pids: Vec<i32>,
+    work: Option<PathBuf>,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    netns: Vec::new(),
+    pids: Vec::new(),
+    work: None,
+});
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit_once(')')
+            .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))
+    })
+}
+
+fn terminate(pid: i32, grace: Duration) {
+    let p = Pid::from_raw(pid);
+    let _ = kill(p, Signal::SIGCONT);
+    let _ = kill(p, Signal::SIGTERM);
+    let t0 = Instant::now();
+    while alive(pid) && t0.elapsed() < grace {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if alive(pid) {
+        let _ = kill(p, Signal::SIGKILL);
+    }
+}
+
+fn delete_netns(name: &str) {
+    if let Ok(out) = Command::new("ip").args(["netns", "pids", name]).output() {
+        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+            if let Ok(pid) = pid.parse::<i32>() {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+        }
+    }
+    let _ = Command::new("ip")
+        .args(["netns", "del", name])
+        .stderr(Stdio::null())
+        .status();
+}
+
+fn cleanup_all() {
+    let (pids, netns, work) = {
+        let mut r = registry();
+        (
+            std::mem::take(&mut r.pids),
+            std::mem::take(&mut r.netns),
+            r.work.take(),
+        )
+    };
+    for pid in pids {
+        terminate(pid, Duration::from_secs(2));
+    }
+    for ns in netns {
+        delete_netns(&ns);
+    }
+    if let Some(w) = work {
+        let _ = std::fs::remove_dir_all(w);
+    }
+}
+
+/// Namespaces `bb<PID>-*` of runs whose process is gone.
+fn remove_stale_netns() {
+    let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
+        return;
+    };
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let name = line.split_whitespace().next().unwrap_or("");
+        let Some((pid, _)) = name.strip_prefix("bb").and_then(|r| r.split_once('-')) else {
+            continue;
+        };
+        if pid.parse::<i32>().is_ok_and(|p| !alive(p)) {
+            eprintln!("removing stale namespace {name}");
+            delete_netns(name);
+        }
+    }
+}
+
+fn install_cleanup_handlers() -> R<()> {
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        prev(info);
+        cleanup_all();
+    }));
+    let mut set = SigSet::empty();
+    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        set.add(s);
+    }
+    set.thread_block()
+        .map_err(|e| format!("sigprocmask: {e}"))?;
+    std::thread::spawn(move || {
+        if let Ok(sig) = set.wait() {
+            eprintln!("\n{sig:?}: cleaning up");
+            cleanup_all();
+            std::process::exit(130);
+        }
+    });
+    Ok(())
+}
+
+fn run(cmd: &mut Command) -> R<String> {
+    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cmd:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+struct Netns {
+    name: String,
+}
+
+impl Netns {
+    fn new(tag: &str) -> R<Netns> {
+        let name = format!("bb{}-{tag}", std::process::id());
+        delete_netns(&name);
+        run(Command::new("ip").args(["netns", "add", &name]))?;
+        registry().netns.push(name.clone());
+        let ns = Netns { name };
+        ns.ip(&["link", "set", "lo", "up"])?;
+        Ok(ns)
+    }
+
+    fn ip(&self, args: &[&str]) -> R<String> {
+        run(Command::new("ip").arg("-n").arg(&self.name).args(args))
+    }
+
+    fn exec(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.name, program]);
+        c
+    }
+
+    /// `ip -n NS -batch FILE`.
+    fn batch(&self, dir: &Path, name: &str, lines: &str) -> R<()> {
+        let f = dir.join(name);
+        std::fs::write(&f, lines).map_err(|e| e.to_string())?;
+        run(Command::new("ip")
+            .arg("-n")
+            .arg(&self.name)
+            .arg("-batch")
+            .arg(&f))
+        .map(|_| ())
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        delete_netns(&self.name);
+        registry().netns.retain(|n| *n != self.name);
+    }
+}
+
+/// Two namespaces joined by a veth `eth0`..`eth0`, up.
+fn pair(tag: &str) -> R<(Netns, Netns)> {
+    let a = Netns::new(&format!("{tag}a"))?;
+    let b = Netns::new(&format!("{tag}b"))?;
+    a.ip(&[
+        "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", &b.name,
+    ])?;
+    a.ip(&["link", "set", "eth0", "up"])?;
+    b.ip(&["link", "set", "eth0", "up"])?;
+    // Until linkwatch has run, a veth drops what it is given.
+    let t0 = Instant::now();
+    for ns in [&a, &b] {
+        while !ns
+            .ip(&["link", "show", "dev", "eth0"])?
+            .contains("state UP")
+        {
+            if t0.elapsed() > Duration::from_secs(10) {
+                return Err(format!("{} eth0 never came up", ns.name));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    Ok((a, b))
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Daemons and their CPU
+
+struct Daemon {
+    child: Child,
+    pidfile: PathBuf,
+    log: PathBuf,
+}
+
+fn session_conf(name: &str, me: &str, peer: &str) -> String {
+    format!(
+        "bfd_instance {name} {{\n    neighbor_ip {peer}\n    source_ip {me}\n    min_rx 10\n    \
+         min_tx 10\n    multiplier 3\n}}\n"
+    )
+}
+
+impl Daemon {
+    fn start(opts: &Opts, imp: Impl, ns: &Netns, tag: &str, conf: &str) -> R<Daemon> {
+        let dir = opts.work.join(tag);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        let cf = dir.join("keepalived.conf");
+        std::fs::write(&cf, conf).map_err(|e| format!("{}: {e}", cf.display()))?;
+        let p = |n: &str| dir.join(n);
+        for f in ["pid", "vrrp.pid", "checkers.pid", "bfd.pid"] {
+            let _ = std::fs::remove_file(p(f));
+        }
+        let log = p("log");
+        let logf = std::fs::File::create(&log).map_err(|e| e.to_string())?;
+        let bin = match imp {
+            Impl::Ours => opts.ours.to_string_lossy().into_owned(),
+            Impl::Keepalived => opts.keepalived.to_string_lossy().into_owned(),
+        };
+        let mut cmd = ns.exec(&bin);
+        cmd.args(["-n", "-l", "-G", "-f"]).arg(&cf);
+        cmd.arg("-p").arg(p("pid")).arg("-r").arg(p("vrrp.pid"));
+        cmd.arg("-c").arg(p("checkers.pid"));
+        cmd.arg("-b").arg(p("bfd.pid"));
+        cmd.stdin(Stdio::null())
+            .stdout(logf.try_clone().map_err(|e| e.to_string())?)
+            .stderr(logf)
+            .process_group(0);
+        let child = cmd.spawn().map_err(|e| format!("{bin}: {e}"))?;
+        registry().pids.push(child.id() as i32);
+        let d = Daemon {
+            child,
+            pidfile: p("bfd.pid"),
+            log,
+        };
+        let t0 = Instant::now();
+        while read_pid(&d.pidfile).is_none() {
+            if t0.elapsed() > Duration::from_secs(10) || !alive(d.child.id() as i32) {
+                return Err(format!(
+                    "{} did not start; log:\n{}",
+                    imp.name(),
+                    std::fs::read_to_string(&d.log).unwrap_or_default()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(d)
+    }
+
+    /// The daemon's process and all its descendants.
+    fn all_pids(&self) -> Vec<i32> {
+        let mut parents: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
+        if let Ok(rd) = std::fs::read_dir("/proc") {
+            for e in rd.flatten() {
+                let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+                    continue;
+                };
+                if let Some(ppid) = stat_fields(pid).and_then(|f| f.get(1)?.parse().ok()) {
+                    parents.entry(ppid).or_default().push(pid);
+                }
+            }
+        }
+        let mut out = vec![self.child.id() as i32];
+        let mut i = 0;
+        while i < out.len() {
+            if let Some(kids) = parents.get(&out[i]) {
+                out.extend(kids.iter().copied());
+            }
+            i += 1;
+        }
+        out
+    }
+
+    fn cpu(&self) -> Cpu {
+        let pids = self.all_pids();
+        let ticks = pids.iter().map(|p| cpu_ticks(*p)).sum();
+        let mut ns = Some(0u64);
+        for pid in &pids {
+            ns = ns.and_then(|t| sched_ns(*pid).map(|n| t + n));
+        }
+        Cpu { ticks, ns }
+    }
+
+    /// Lines with `needle` in keepalived 2.2.7's `(NAME) ...` form. (Lines of the newer
+    /// `BFD_Instance(NAME) ...` form, which our engine also logs, are not counted, so that
+    /// each transition counts once.)
+    fn log_count(&self, needle: &str) -> usize {
+        std::fs::read_to_string(&self.log)
+            .map(|s| {
+                s.lines()
+                    .filter(|l| l.contains(needle) && !l.contains("BFD_Instance("))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    fn log_tail(&self, n: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let pid = self.child.id() as i32;
+        terminate(pid, Duration::from_secs(5));
+        let _ = self.child.wait();
+        registry().pids.retain(|p| *p != pid);
+    }
+}
+
+fn read_pid(path: &Path) -> Option<i32> {
+    let pid = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
+    alive(pid).then_some(pid)
+}
+
+fn stat_fields(pid: i32) -> Option<Vec<String>> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    Some(
+        s.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+    )
+}
+
+fn cpu_ticks(pid: i32) -> u64 {
+    stat_fields(pid)
+        .map(|f| {
+            let g = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
+            g(11) + g(12)
+        })
+        .unwrap_or(0)
+}
+
+/// `se.sum_exec_runtime` of every thread, ns (needs CONFIG_SCHED_DEBUG).
+fn sched_ns(pid: i32) -> Option<u64> {
+    let mut total = 0u64;
+    for t in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .ok()?
+        .flatten()
+    {
+        let text = std::fs::read_to_string(t.path().join("sched")).ok()?;
+        let ms: f64 = text
+            .lines()
+            .find(|l| l.starts_with("se.sum_exec_runtime"))?
+            .split(':')
+            .nth(1)?
+            .trim()
+            .parse()
+            .ok()?;
+        total += (ms * 1e6) as u64;
+    }
+    Some(total)
+}
+
+fn clk_tck() -> u64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100)
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+struct Cpu {
+    ticks: u64,
+    ns: Option<u64>,
+}
+
+impl Cpu {
+    fn since(self, before: Cpu) -> Cpu {
+        Cpu {
+            ticks: self.ticks.saturating_sub(before.ticks),
+            ns: self.ns.zip(before.ns).map(|(a, b)| a.saturating_sub(b)),
+        }
+    }
+
+    fn plus(self, o: Cpu) -> Cpu {
+        Cpu {
+            ticks: self.ticks + o.ticks,
+            ns: self.ns.zip(o.ns).map(|(a, b)| a + b),
+        }
+    }
+
+    /// CPU seconds: the scheduler's figure when there is one, else the ticks.
+    fn secs(self) -> f64 {
+        match self.ns {
+            Some(ns) => ns as f64 / 1e9,
+            None => self.ticks as f64 / clk_tck() as f64,
+        }
+    }
+
+    fn show(self, window: Duration) -> String {
+        let w = window.as_secs_f64();
+        format!(
+            "{:.3} s ({:.2} % of a CPU; ticks {:.2} s)",
+            self.secs(),
+            100.0 * self.secs() / w,
+            self.ticks as f64 / clk_tck() as f64
+        )
+    }
+}
+
+fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < timeout {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    f()
+}
+
+/// Both daemons of a pair logged `n` sessions Up (beyond `before`).
+fn all_up(a: &Daemon, b: &Daemon, n: usize, timeout: Duration) -> bool {
+    let up = "Entering Up state";
+    wait_until(timeout, || a.log_count(up) >= n && b.log_count(up) >= n)
+}
+
+const DOWN: &str = "Entering Down state";
+
+// ---------------------------------------------------------------------------------------------
+// Part 1: one session, CPU
+
+struct OneRow {
+    imp: Impl,
+    a: Cpu,
+    b: Cpu,
+    downs: usize,
+}
+
+fn part_one(opts: &Opts) -> R<String> {
+    let mut pairs = Vec::new();
+    for (k, &imp) in opts.impls.iter().enumerate() {
+        let tag = format!("o{k}");
+        let (na, nb) = pair(&tag)?;
+        na.ip(&["addr", "add", "192.0.2.1/24", "dev", "eth0"])?;
+        nb.ip(&["addr", "add", "192.0.2.2/24", "dev", "eth0"])?;
+        let da = Daemon::start(
+            opts,
+            imp,
+            &na,
+            &format!("{tag}a"),
+            &session_conf("b1", "192.0.2.1", "192.0.2.2"),
+        )?;
+        let db = Daemon::start(
+            opts,
+            imp,
+            &nb,
+            &format!("{tag}b"),
+            &session_conf("b1", "192.0.2.2", "192.0.2.1"),
+        )?;
+        pairs.push((imp, na, nb, da, db));
+    }
+    for (imp, _, _, a, b) in &pairs {
+        if !all_up(a, b, 1, Duration::from_secs(20)) {
+            return Err(format!(
+                "{}: session not Up\n{}\n{}",
+                imp.name(),
+                a.log_tail(20),
+                b.log_tail(20)
+            ));
+        }
+    }
+    // The Poll Sequence to 10 ms, and start-up work, are over.
+    std::thread::sleep(Duration::from_secs(2));
+    let before: Vec<_> = pairs
+        .iter()
+        .map(|(_, _, _, a, b)| (a.cpu(), b.cpu(), a.log_count(DOWN) + b.log_count(DOWN)))
+        .collect();
+    std::thread::sleep(opts.secs);
+    let mut rows = Vec::new();
+    for ((imp, _, _, a, b), (ca, cb, d0)) in pairs.iter().zip(before) {
+        rows.push(OneRow {
+            imp: *imp,
+            a: a.cpu().since(ca),
+            b: b.cpu().since(cb),
+            downs: a.log_count(DOWN) + b.log_count(DOWN) - d0,
+        });
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| implementation | side A CPU | side B CPU | A+B | Down transitions |\n|---|---|---|---|---|"
+    );
+    for r in &rows {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.3} s | {} |",
+            r.imp.name(),
+            r.a.show(opts.secs),
+            r.b.show(opts.secs),
+            r.a.plus(r.b).secs(),
+            r.downs
+        );
+    }
+    let total = |imp: Impl| {
+        rows.iter()
+            .find(|r| r.imp == imp)
+            .map(|r| r.a.plus(r.b).secs())
+    };
+    if let (Some(o), Some(k)) = (total(Impl::Ours), total(Impl::Keepalived)) {
+        let _ = writeln!(
+            out,
+            "\nratio ours / keepalived (CPU over {} s, both ends): **{:.2}** (target <= 0.5)",
+            opts.secs.as_secs(),
+            if k > 0.0 { o / k } else { f64::NAN }
+        );
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Part 2: many sessions, false Downs
+
+fn addr(side: u8, i: usize) -> String {
+    // 198.18.0.0/16 on side A, 198.19.0.0/16 on side B; host part 1..=250 per /24.
+    format!("198.{}.{}.{}", 17 + side, i / 250, i % 250 + 1)
+}
+
+fn part_many(opts: &Opts, imp: Impl) -> R<String> {
+    let n = opts.sessions;
+    let tag = format!("m{}", if imp == Impl::Ours { "o" } else { "k" });
+    let (na, nb) = pair(&tag)?;
+    std::fs::create_dir_all(&opts.work).map_err(|e| e.to_string())?;
+    let mut conf = [String::new(), String::new()];
+    for (side, ns) in [(1u8, &na), (2u8, &nb)] {
+        let mut batch = String::new();
+        for i in 0..n {
+            let _ = writeln!(batch, "addr add {}/15 dev eth0", addr(side, i));
+            conf[usize::from(side - 1)].push_str(&session_conf(
+                &format!("b{i}"),
+                &addr(side, i),
+                &addr(3 - side, i),
+            ));
+        }
+        ns.batch(&opts.work, &format!("{tag}{side}.batch"), &batch)?;
+        // Room in the neighbour table for every peer address.
+        let _ = run(ns.exec("sysctl").args([
+            "-qw",
+            "net.ipv4.neigh.default.gc_thresh1=4096",
+            "net.ipv4.neigh.default.gc_thresh2=8192",
+            "net.ipv4.neigh.default.gc_thresh3=16384",
+        ]));
+    }
+    let da = Daemon::start(opts, imp, &na, &format!("{tag}a"), &conf[0])?;
+    let db = Daemon::start(opts, imp, &nb, &format!("{tag}b"), &conf[1])?;
+    let startup = Duration::from_secs(30 + n as u64 / 50);
+    let t0 = Instant::now();
+    let came_up = all_up(&da, &db, n, startup);
+    let up_after = t0.elapsed();
+    let up = "Entering Up state";
+    if !came_up {
+        return Ok(format!(
+            "| {} | {n} | not all Up after {:.0} s ({} and {} Up transitions logged) | - | - | - |\n",
+            imp.name(),
+            startup.as_secs_f64(),
+            da.log_count(up),
+            db.log_count(up)
+        ));
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    let (ca, cb) = (da.cpu(), db.cpu());
+    let d0 = (da.log_count(DOWN), db.log_count(DOWN));
+    std::thread::sleep(opts.many_secs);
+    let (ca, cb) = (da.cpu().since(ca), db.cpu().since(cb));
+    let downs = (da.log_count(DOWN) - d0.0, db.log_count(DOWN) - d0.1);
+    Ok(format!(
+        "| {} | {n} | {:.1} s | {} + {} | {} | {} |\n",
+        imp.name(),
+        up_after.as_secs_f64(),
+        downs.0,
+        downs.1,
+        ca.show(opts.many_secs),
+        cb.show(opts.many_secs),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+
+fn bench(opts: &Opts) -> R<String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Err("bfd-bench needs root (network namespaces)".into());
+    }
+    for imp in &opts.impls {
+        let bin = match imp {
+            Impl::Ours => opts.ours.clone(),
+            Impl::Keepalived => opts.keepalived.clone(),
+        };
+        Command::new(&bin).arg("-v").output().map_err(|e| {
+            format!(
+                "{}: {e} (build with cargo build --release --bins)",
+                bin.display()
+            )
+        })?;
+    }
+    std::fs::create_dir_all(&opts.work).map_err(|e| e.to_string())?;
+    let mut report = String::new();
+    let _ = writeln!(report, "## bfd-bench results\n");
+    let _ = writeln!(report, "command: `{}`", opts.command);
+    let _ = writeln!(
+        report,
+        "daemons: `{}` vs `{}`, `-n -l -G -f CONF -p PID -r VRRPPID -c CPID -b BPID`, BFD-only \
+         configurations; {} CPUs; kernel {}\n",
+        opts.ours.display(),
+        opts.keepalived.display(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .unwrap_or_default()
+            .trim()
+    );
+    if opts.one {
+        let la0 = loadavg();
+        eprintln!(
+            "part 1: one session at 10 ms x 3, CPU over {:?} (load {la0})",
+            opts.secs
+        );
+        let t = part_one(opts)?;
+        let _ = writeln!(
+            report,
+            "### 1. One session, min_rx/min_tx 10 ms, multiplier 3, same implementation at both \
+             ends, pairs side by side; CPU over {} s\n\nload average before {la0}, after {}\n",
+            opts.secs.as_secs(),
+            loadavg()
+        );
+        report.push_str(&t);
+        report.push('\n');
+    }
+    if opts.many {
+        let la0 = loadavg();
+        let _ = writeln!(
+            report,
+            "### 2. {} sessions at 10 ms x 3 between two namespaces, same implementation at both \
+             ends; Down transitions (all false: nothing fails) and CPU over {} s\n\nload average \
+             before {la0}\n\n| implementation | sessions | all Up after | Down transitions (A + \
+             B) | side A CPU | side B CPU |\n|---|---|---|---|---|---|",
+            opts.sessions,
+            opts.many_secs.as_secs()
+        );
+        for &imp in &opts.impls {
+            eprintln!(
+                "part 2: {} sessions, {} (load {})",
+                opts.sessions,
+                imp.name(),
+                loadavg()
+            );
+            match part_many(opts, imp) {
+                Ok(row) => report.push_str(&row),
+                Err(e) => {
+                    let _ = writeln!(
+                        report,
+                        "| {} | {} | failed: {e} | | | |",
+                        imp.name(),
+                        opts.sessions
+                    );
+                }
+            }
+        }
+        let _ = writeln!(report, "\nload average after {}\n", loadavg());
+    }
+    if opts.quick {
+        report.push_str("(--quick: shortened smoke-test run; figures are indicative only)\n");
+    }
+    Ok(report)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let opts = match parse_opts(&args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("bfd-bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = install_cleanup_handlers() {
+        eprintln!("bfd-bench: {e}");
+        std::process::exit(1);
+    }
+    remove_stale_netns();
+    if !opts.keep {
+        registry().work = Some(opts.work.clone());
+    }
+    let res = bench(&opts);
+    cleanup_all();
+    if opts.keep {
+        eprintln!("work directory kept: {}", opts.work.display());
+    }
+    match res {
+        Ok(report) => print!("{report}"),
+        Err(e) => {
+            eprintln!("bfd-bench: {e}");
+            std::process::exit(1);
+        }
+    }
+}
