@@ -1,5 +1,5 @@
 //! BFD in the simulator: each node's `bfd_instance`s run in the production
-//! [`BfdService`] (the L4 wiring the Linux event loop runs) over the node's [`SimEnv`]
+//! [`BfdService`] (the L4 wiring the Linux event loop runs) over the node's `SimEnv`
 //! (`SimEnv::send_bfd`), next to its `VrrpService`, and every state change reaches the VRRP
 //! engine as `vrrp::Input::Bfd { name, up }` in the same step, as the production event loop
 //! does (`daemon::bfd`'s `after`).
@@ -21,7 +21,7 @@
 //!   the simulator delivered that the session accepted (remote Detect Mult x max(local
 //!   Required Min RX in use, remote Desired Min TX), the remote values read from that
 //!   packet), measured on the node's true clock; once the quiet window is open (no fault
-//!   for the window, which includes [`World::bfd_settle_us`]), every session whose two
+//!   for the window, which includes `World::bfd_settle_us`), every session whose two
 //!   ends run and can reach each other is Up, and none leaves Up.
 //!
 //! The test-only broken timer (`--broken-timer US`) applies to the BFD timer too: it fires
@@ -64,7 +64,7 @@ impl From<&BfdSend<'_>> for BfdSent {
     }
 }
 
-/// The UDP ports of a BFD datagram in flight (a [`Delivery`] without them is a VRRP
+/// The UDP ports of a BFD datagram in flight (a delivery without them is a VRRP
 /// advert).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BfdPorts {

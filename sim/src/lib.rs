@@ -42,6 +42,12 @@
 //! * [`SimEnv`](env::SimEnv) keeps fake address, route and rule tables; tracking scripts
 //!   answer after a drawn latency with what the scenario dictates (default: success, or
 //!   failure for a script named `false`).
+//! * BFD ([`bfd`]): a node's `bfd_instance`s run in the production
+//!   [`BfdService`](keepalived_rs::daemon::bfd::BfdService) over its `SimEnv`
+//!   (`send_bfd`); datagrams go to the node owning the neighbour address on a shared segment
+//!   through the same links and faults as adverts, and every state change reaches the
+//!   node's VRRP engine as `Input::Bfd` in the same step, as in the production event loop.
+//!   The set's seed comes from the node's stream.
 //!
 //! # Scenario format
 //!
@@ -100,17 +106,22 @@
 //!
 //! Expectations: `expect N[/INSTANCE] STATE [within D | for D]` (STATE: MASTER, BACKUP,
 //! FAULT, INIT, STOP, or DOWN for a node without a daemon; without an instance every
-//! instance of the node), `expect N holds ADDR ...`, `expect N lacks ADDR ...`. Plain: at
-//! that instant; `within D`: at some instant before D has passed; `for D`: all the time.
+//! instance of the node), `expect N holds ADDR ...`, `expect N lacks ADDR ...`,
+//! `expect N bfd NAME up|down ...` (the node's BFD session; `down`: anything but Up).
+//! Plain: at that instant; `within D`: at some instant before D has passed; `for D`: all
+//! the time.
 //!
 //! # Two phases and the invariants
 //!
 //! The fault phase runs the timeline. At `duration` the heal phase begins: the network is
 //! healed, paused nodes resume, links come up, stopped daemons start, scripts answer their
 //! defaults; then the run must converge within the bound and stay converged until the end.
-//! The invariants, checked after every step, are listed in [`check`]. Test-only switches
-//! show that they bite: [`SimOptions::broken_timer_us`] (`--broken-timer US`) makes the
-//! simulated driver fire timers early (the master-down bound catches it), and
+//! The invariants, checked after every step, are listed in [`check`] (VRRP) and [`bfd`]
+//! (BFD: RFC 5880 transitions only, no Detection Time expiry before the Detection Time
+//! after the last accepted packet, sessions Up once quiet; the quiet window includes the
+//! time sessions need to come Up). Test-only switches show that they bite:
+//! [`SimOptions::broken_timer_us`] (`--broken-timer US`) makes the simulated driver fire
+//! timers early, BFD's too (the master-down and detection-time bounds catch it), and
 //! [`Sabotage`] drops GARPs, keeps deleted VIPs or makes a node deaf (the GARP, VIP and
 //! one-MASTER invariants catch those). They break the simulated driver or kernel, never the
 //! daemon's code.
