@@ -375,12 +375,12 @@ impl World<'_> {
             .unwrap_or_default();
         if !matches!(why, Why::Shutdown) {
             for e in events {
-                if e.to_vrrp && self.nodes[n].svc.is_some() && self.nodes[n].run == Run::Running {
-                    let what = format!("BFD {} {}", e.name, if e.up { "up" } else { "down" });
-                    let input = keepalived_rs::vrrp::Input::Bfd {
-                        name: e.name,
-                        up: e.up,
-                    };
+                if self.nodes[n].svc.is_none() || self.nodes[n].run != Run::Running {
+                    continue;
+                }
+                let what = format!("BFD {} {}", e.name, if e.up { "up" } else { "down" });
+                // The production event loop's mapping (`track_bfd` only if for VRRP).
+                if let Some(input) = e.vrrp_input() {
                     self.call(n, Call::Input(input, Cause::Text(what)));
                 }
             }

@@ -33,6 +33,17 @@ pub struct BfdEvent {
     pub to_checker: bool,
 }
 
+impl BfdEvent {
+    /// What the VRRP engine hears of it (`track_bfd`), if it is for VRRP: the one mapping
+    /// the event loop and the simulator share.
+    pub fn vrrp_input(self) -> Option<crate::vrrp::Input> {
+        self.to_vrrp.then_some(crate::vrrp::Input::Bfd {
+            name: self.name,
+            up: self.up,
+        })
+    }
+}
+
 /// The BFD side of the daemon.
 pub struct BfdService {
     set: BfdSet,
@@ -567,15 +578,11 @@ fn after(ctx: &mut C, d: &mut Daemon) {
     for e in events {
         // Checker consumers (BFD_CHECK) do not exist yet; the event carries `to_checker`
         // for them.
-        if e.to_vrrp && d.vrrp.is_some() {
-            event_loop::feed(
-                ctx,
-                d,
-                crate::vrrp::Input::Bfd {
-                    name: e.name,
-                    up: e.up,
-                },
-            );
+        if d.vrrp.is_none() {
+            continue;
+        }
+        if let Some(input) = e.vrrp_input() {
+            event_loop::feed(ctx, d, input);
             fed = true;
         }
     }
