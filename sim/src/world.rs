@@ -208,11 +208,19 @@ impl Node {
     }
 }
 
-/// (family number, VRID) → instances of one node, as a flat table (looked up per packet).
+/// (family number, VRID) → instances of one node, as a flat table (looked up per packet;
+/// up to two instances per slot inline, so the lookup reads one cache line).
 #[derive(Default)]
 pub(crate) struct Dispatch {
     /// 512 slots (IPv4 VRIDs, then IPv6), or none before the first `push`.
-    lists: Vec<Vec<usize>>,
+    slots: Vec<Slot>,
+}
+
+#[derive(Clone, Default)]
+struct Slot {
+    inline: [usize; 2],
+    len: usize,
+    more: Vec<usize>,
 }
 
 impl Dispatch {
@@ -221,22 +229,34 @@ impl Dispatch {
     }
 
     pub fn get(&self, fam: u8, vrid: u8) -> Option<&[usize]> {
-        self.lists
-            .get(Dispatch::slot(fam, vrid))
-            .filter(|l| !l.is_empty())
-            .map(Vec::as_slice)
+        let s = self.slots.get(Dispatch::slot(fam, vrid))?;
+        match s.len {
+            0 => None,
+            1 | 2 => Some(&s.inline[..s.len]),
+            _ => Some(&s.more),
+        }
     }
 
     fn push(&mut self, fam: u8, vrid: u8, i: usize) {
-        if self.lists.is_empty() {
-            self.lists = vec![Vec::new(); 512];
+        if self.slots.is_empty() {
+            self.slots = vec![Slot::default(); 512];
         }
-        self.lists[Dispatch::slot(fam, vrid)].push(i);
+        let s = &mut self.slots[Dispatch::slot(fam, vrid)];
+        if s.len < 2 {
+            s.inline[s.len] = i;
+        } else {
+            if s.len == 2 {
+                s.more = s.inline.to_vec();
+            }
+            s.more.push(i);
+        }
+        s.len += 1;
     }
 
     fn clear(&mut self) {
-        for l in &mut self.lists {
-            l.clear();
+        for s in &mut self.slots {
+            s.len = 0;
+            s.more.clear();
         }
     }
 }

@@ -92,6 +92,10 @@ pub struct Instance {
     pub(crate) garp: GarpState,
     /// The VIP addresses carried in adverts, kept so emitting does not allocate.
     pub(crate) advert_addrs: Vec<IpAddr>,
+    /// The same, inline when there are at most two (the usual case): the receive check of
+    /// the address list then reads no VIP list on the heap, a cache miss per advert in a
+    /// router with hundreds of instances.
+    pub(crate) rx_vips: Option<([IpAddr; 2], u8)>,
     /// Receive-error log rate limit: window start and messages in it.
     pub(crate) log_window: (Instant, u32),
 }
@@ -101,7 +105,12 @@ const RX_LOG_PER_SECOND: u32 = 10;
 
 impl Instance {
     pub(crate) fn new(cfg: InstanceConfig, now: Instant) -> Instance {
-        let advert_addrs = cfg.vips.iter().map(|v| v.addr).collect();
+        let advert_addrs: Vec<IpAddr> = cfg.vips.iter().map(|v| v.addr).collect();
+        let rx_vips = (advert_addrs.len() <= 2).then(|| {
+            let mut a = [IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED); 2];
+            a[..advert_addrs.len()].copy_from_slice(&advert_addrs);
+            (a, advert_addrs.len() as u8)
+        });
         let pending = vec![false; cfg.vips.len() + cfg.evips.len()];
         let wantstate = if cfg.initial_master {
             State::Master
@@ -134,6 +143,7 @@ impl Instance {
                 ..GarpState::default()
             },
             advert_addrs,
+            rx_vips,
             log_window: (now, 0),
             cfg,
         };

@@ -383,7 +383,15 @@ pub(crate) fn check_packet(
     // 11. The address list "MAY" be verified: logged and counted, not dropped.
     if check_vip_addr {
         let mut bad = false;
-        if count != inst.cfg.vips.len() {
+        let (n_vips, missing) = {
+            let vips = match &inst.rx_vips {
+                Some((a, n)) => &a[..usize::from(*n)],
+                None => &inst.advert_addrs[..],
+            };
+            let missing = vips.iter().copied().find(|a| !adv.addresses.contains(*a));
+            (vips.len(), missing)
+        };
+        if count != n_vips {
             rxlog!(
                 inst,
                 now,
@@ -394,13 +402,7 @@ pub(crate) fn check_packet(
             inst.stats.addr_count_mismatch += 1;
             bad = true;
         }
-        if let Some(missing) = inst
-            .cfg
-            .vips
-            .iter()
-            .map(|v| v.addr)
-            .find(|a| !adv.addresses.contains(*a))
-        {
+        if let Some(missing) = missing {
             rxlog!(
                 inst,
                 now,
