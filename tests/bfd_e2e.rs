@@ -241,3 +241,58 @@ fn bfd_down_fails_vrrp_over_fast_reload_keeps_it_sigterm_sends_admin_down() {
         diag()
     );
 }
+
+/// `-B` (`--no_bfd`): no session, no BFD socket, no BFD pid file; VRRP runs.
+#[test]
+fn no_bfd_option_runs_no_bfd() {
+    if !e2e_ready("no_bfd_option_runs_no_bfd", false) {
+        return;
+    }
+    let lan = Lan::new("bfb", 1);
+    let dir = TestDir::new("bfb");
+    let h1 = lan.host(1);
+    let conf = dir.write(
+        "h1.conf",
+        &format!(
+            "{}{}",
+            bfd_block("192.0.2.3", "192.0.2.1"),
+            vrrp_block(VRID, 150, false)
+        ),
+        false,
+    );
+    let log = dir.join("h1.log");
+    let vrrp_pid = dir.join("h1.vrrp.pid");
+    let bfd_pid = dir.join("h1.bfd.pid");
+    let mut child = h1
+        .cmd(common::our_bin())
+        .args(["-n", "-l", "-B", "-f"])
+        .arg(&conf)
+        .arg("-p")
+        .arg(dir.join("h1.pid"))
+        .arg("-r")
+        .arg(&vrrp_pid)
+        .arg("-b")
+        .arg(&bfd_pid)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let text = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_until(
+        "VRRP up",
+        Duration::from_secs(10),
+        || vrrp_pid.exists() && text().contains("Startup complete"),
+        text,
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let ss = h1.cmd("ss").args(["-uan"]).output().unwrap();
+    let ss = String::from_utf8_lossy(&ss.stdout).into_owned();
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        Signal::SIGTERM,
+    );
+    let _ = child.wait();
+    assert!(!ss.contains(":3784"), "a BFD socket is open with -B:\n{ss}");
+    assert!(!text().contains("BFD:"), "{}", text());
+    assert!(!bfd_pid.exists(), "BFD pid file written with -B");
+}
