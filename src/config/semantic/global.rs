@@ -459,17 +459,13 @@ fn global_table() -> Vec<Kw<GlobalDefs>> {
             }
         }),
     ];
-    t.extend(
-        T3_SIMPLE
-            .iter()
-            .map(|(name, _)| {
-                if IMPLEMENTED_SIMPLE.contains(name) {
-                    Kw::new(name, Tier::T3, t3_simple)
-                } else {
-                    Kw::accepted(name, Tier::T3, t3_simple)
-                }
-            }),
-    );
+    t.extend(T3_SIMPLE.iter().map(|(name, _)| {
+        if IMPLEMENTED_SIMPLE.contains(name) {
+            Kw::new(name, Tier::T3, t3_simple)
+        } else {
+            Kw::accepted(name, Tier::T3, t3_simple)
+        }
+    }));
     t
 }
 
