@@ -306,6 +306,21 @@ impl Netns {
         c
     }
 
+    /// UDP datagrams the kernel dropped for want of receive buffer (`RcvbufErrors` of
+    /// `/proc/net/snmp`).
+    fn udp_rcvbuf_errors(&self) -> u64 {
+        let out = run(self.exec("cat").arg("/proc/net/snmp")).unwrap_or_default();
+        let mut udp = out.lines().filter(|l| l.starts_with("Udp:"));
+        let (Some(h), Some(v)) = (udp.next(), udp.next()) else {
+            return 0;
+        };
+        h.split_whitespace()
+            .zip(v.split_whitespace())
+            .find(|(k, _)| *k == "RcvbufErrors")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// `ip -n NS -batch FILE`.
     fn batch(&self, dir: &Path, name: &str, lines: &str) -> R<()> {
         let f = dir.join(name);
@@ -729,7 +744,7 @@ fn part_many(opts: &Opts, imp: Impl) -> R<String> {
     let up = "Entering Up state";
     if !came_up {
         return Ok(format!(
-            "| {} | {n} | not all Up after {:.0} s ({} and {} Up transitions logged) | - | - | - |\n",
+            "| {} | {n} | not all Up after {:.0} s ({} and {} Up transitions logged) | - | - | - | - |\n",
             imp.name(),
             startup.as_secs_f64(),
             da.log_count(up),
@@ -739,11 +754,13 @@ fn part_many(opts: &Opts, imp: Impl) -> R<String> {
     std::thread::sleep(Duration::from_secs(2));
     let (ca, cb) = (da.cpu(), db.cpu());
     let d0 = (da.log_count(DOWN), db.log_count(DOWN));
+    let r0 = na.udp_rcvbuf_errors() + nb.udp_rcvbuf_errors();
     std::thread::sleep(opts.many_secs);
     let (ca, cb) = (da.cpu().since(ca), db.cpu().since(cb));
     let downs = (da.log_count(DOWN) - d0.0, db.log_count(DOWN) - d0.1);
+    let drops = na.udp_rcvbuf_errors() + nb.udp_rcvbuf_errors() - r0;
     Ok(format!(
-        "| {} | {n} | {:.1} s | {} + {} | {} | {} |\n",
+        "| {} | {n} | {:.1} s | {} + {} | {drops} | {} | {} |\n",
         imp.name(),
         up_after.as_secs_f64(),
         downs.0,
@@ -810,7 +827,7 @@ fn bench(opts: &Opts) -> R<String> {
             "### 2. {} sessions at 10 ms x 3 between two namespaces, same implementation at both \
              ends; Down transitions (all false: nothing fails) and CPU over {} s\n\nload average \
              before {la0}\n\n| implementation | sessions | all Up after | Down transitions (A + \
-             B) | side A CPU | side B CPU |\n|---|---|---|---|---|---|",
+             B) | UDP receive-buffer drops | side A CPU | side B CPU |\n|---|---|---|---|---|---|---|",
             opts.sessions,
             opts.many_secs.as_secs()
         );
@@ -826,7 +843,7 @@ fn bench(opts: &Opts) -> R<String> {
                 Err(e) => {
                     let _ = writeln!(
                         report,
-                        "| {} | {} | failed: {e} | | | |",
+                        "| {} | {} | failed: {e} | | | | |",
                         imp.name(),
                         opts.sessions
                     );
