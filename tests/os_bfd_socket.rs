@@ -191,3 +191,29 @@ fn bfd_rx_port_taken_is_an_error() {
     // The other family's wildcard is independent.
     let _six = rx(&a, BfdFamily::V6, 3784);
 }
+
+#[test]
+fn bfd_send_after_port_unreachable_still_goes_out() {
+    if !e2e_ready("bfd_send_after_port_unreachable_still_goes_out", false) {
+        return;
+    }
+    let (a, b) = pair("bpu");
+    let mut t = tx(&a, BfdFamily::V4, Some(ip("192.0.2.1")), 49300, 255);
+    // Nobody listens on 3790 yet: the ICMP port unreachable comes back to the socket.
+    t.send(&[1; 24], ip("192.0.2.2"), 3790).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    let mut r = rx(&b, BfdFamily::V4, 3790);
+    // The pending error is reported, and the packet is sent all the same.
+    let e = t.send(&[2; 24], ip("192.0.2.2"), 3790);
+    assert_eq!(
+        e.err().map(|e| e.kind()),
+        Some(std::io::ErrorKind::ConnectionRefused)
+    );
+    let mut buf = [0u8; 64];
+    let p = recv_one(&mut r, &mut buf).expect("the packet after the ICMP error");
+    assert_eq!((p.len, buf[0]), (24, 2));
+    // And the next ones as usual.
+    t.send(&[3; 24], ip("192.0.2.2"), 3790).unwrap();
+    recv_one(&mut r, &mut buf).expect("next packet");
+    assert_eq!(buf[0], 3);
+}

@@ -325,7 +325,12 @@ impl BfdSockets {
         }
         if let Err(e) = s.send(p.payload, p.peer, p.dst_port) {
             self.send_errors += 1;
-            if worth_logging(self.send_errors) {
+            // The send socket is connected, so the peer's ICMP port unreachable comes back
+            // as ECONNREFUSED: the peer's BFD is not running (yet), which the session's
+            // state already says.
+            if e.kind() == std::io::ErrorKind::ConnectionRefused {
+                log::debug!(target: "bfd", "BFD send to [{}]:{}: {e}", p.peer, p.dst_port);
+            } else if worth_logging(self.send_errors) {
                 warn!(
                     target: "bfd",
                     "BFD send to [{}]:{} failed: {e} ({} send errors)",

@@ -395,12 +395,24 @@ impl BfdTxSocket {
             }
         }
         let n = if self.connected == Some(dst) {
-            nix::sys::socket::send(
-                self.fd.as_raw_fd(),
-                payload,
-                nix::sys::socket::MsgFlags::MSG_DONTWAIT,
-            )
-            .map_err(io::Error::from)?
+            let send = || {
+                nix::sys::socket::send(
+                    self.fd.as_raw_fd(),
+                    payload,
+                    nix::sys::socket::MsgFlags::MSG_DONTWAIT,
+                )
+            };
+            // A connected socket reports an ICMP error (the peer's port closed) on the next
+            // send, which then sends nothing; the error is cleared by being reported, so the
+            // packet goes out on a second try. The error is still returned, for the count.
+            match send() {
+                Ok(n) => n,
+                Err(nix::errno::Errno::ECONNREFUSED) => {
+                    let _ = send();
+                    return Err(io::ErrorKind::ConnectionRefused.into());
+                }
+                Err(e) => return Err(e.into()),
+            }
         } else {
             sys::sendto(self.fd.as_fd(), payload, &sockaddr(peer, port))?
         };
