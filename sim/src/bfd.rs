@@ -348,12 +348,9 @@ impl World<'_> {
         };
         for (lvl, l) in &logs {
             if !self.opts.trace
-                && (*lvl > log::Level::Info
-                    // The engine and the service both log a change and an expiry: one of
-                    // each (the engine's change line has both diagnostics, the service's
-                    // expiry line the overdue time).
-                    || (l.starts_with('(') && l.contains(" Entering "))
-                    || (l.starts_with("BFD_Instance(") && l.contains(" Expired after ")))
+                // The service logs each change and expiry in keepalived's words; the
+                // engine's own lines are debug ones (shown with --trace).
+                && *lvl > log::Level::Info
             {
                 continue;
             }

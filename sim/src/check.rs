@@ -350,6 +350,9 @@ impl World<'_> {
     fn reason(&self, mv: &Move, cause: &Cause) -> String {
         let tag = format!("({})", mv.name);
         for (lvl, l) in &self.logs {
+            // Most lines start "(VI_1) ..."; a few keep keepalived's older
+            // "VRRP_Instance(VI_1) ..." (tracked BFD).
+            let l = l.strip_prefix("VRRP_Instance").unwrap_or(l);
             if *lvl <= log::Level::Info && l.starts_with(&tag) && !l.contains("Entering") {
                 return l[tag.len()..].trim_start_matches(':').trim().to_string();
             }

@@ -28,11 +28,11 @@ fn timeline_shows_bfd_changes_and_what_they_drive() {
     let out = run_scenario(&load("bfd-failover.sim"), &opts(""));
     assert!(out.passed, "{}", out.output);
     for want in [
-        "r1    bfd: BFD_Instance(gw) Entering Up state  (packet from 192.0.2.3: state Init",
-        "bfd: BFD_Instance(gw) Entering Down state (Local diagnostic - Control Detection Time \
+        "r1    bfd: (gw) Entering Up state  (packet from 192.0.2.3: state Init",
+        "bfd: (gw) Entering Down state (Local diagnostic - Control Detection Time \
          Expired, Remote diagnostic - No Diagnostic)  (timer)",
         "r1    bfd: (gw) Expired after 30 ms (",
-        "gw    bfd: BFD_Instance(r1) Entering Down state",
+        "gw    bfd: (r1) Entering Down state",
         "r1    VI_1 MASTER -> FAULT  (Tracked BFD instance gw is DOWN)",
         "r1    VI_1 FAULT -> BACKUP  (Tracked BFD instance gw is UP)",
         "ok: expect r1 bfd gw down within 35ms",
@@ -150,7 +150,7 @@ fn the_swarm_draws_bfd_in_some_seeds() {
         assert!(out.passed, "seed {s}:\n{}{}", d.text, out.output);
         assert!(out
             .output
-            .contains("bfd: BFD_Instance(b1) Entering Up state"));
+            .contains("bfd: (b1) Entering Up state"));
     }
 }
 

@@ -324,12 +324,13 @@ impl Session {
         self.local_diag = diag;
         if to == State::Up {
             self.counters.up += 1;
-            log::info!(target: "bfd", "BFD_Instance({}) Entering Up state", self.config.name);
+            // The daemon logs changes in keepalived's words; this is for debugging.
+            log::debug!(target: "bfd", "BFD_Instance({}) Entering Up state", self.config.name);
         } else {
             if from == State::Up {
                 self.counters.down += 1;
             }
-            log::warn!(
+            log::debug!(
                 target: "bfd",
                 "BFD_Instance({}) Entering {} state (Local diagnostic - {}, Remote diagnostic - {})",
                 self.config.name, to, diag, self.remote_diag
@@ -452,7 +453,7 @@ impl Session {
             if matches!(self.state, State::Init | State::Up) {
                 self.counters.detect_expired += 1;
                 if let Some(last) = self.last_rx {
-                    log::warn!(
+                    log::debug!(
                         target: "bfd",
                         "BFD_Instance({}) Expired after {} ms",
                         self.config.name,

@@ -658,7 +658,7 @@ impl Router {
             if inst.cfg.tracks.iter().any(|t| t.target == Target::Bfd(id)) {
                 log::info!(
                     target: "vrrp",
-                    "({}) Tracked BFD instance {} is {}",
+                    "VRRP_Instance({}) Tracked BFD instance {} is {}",
                     inst.cfg.name,
                     name,
                     if up { "UP" } else { "DOWN" }
