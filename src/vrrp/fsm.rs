@@ -188,13 +188,15 @@ impl Router {
         // deadline for ever: N adverts back to back every interval, the last of them a burst's
         // length late (a 1,000-advert burst takes 3 ms of system time, and longer when the
         // daemon is preempted in the middle), and received back to back by the backups. The
-        // first interval is shortened by 0 to 15 sixteenths of half an interval (slot by
-        // instance index in van der Corput order: 0, 8, 4, 12, ...), which splits them into
-        // 16 groups. Groups, not one deadline per instance: each wake-up then sends a short
+        // first interval is shortened by a slot of half an interval (by instance index in van
+        // der Corput order: 0, 1/2, 1/4, 3/4, ...), which splits them into up to 16 groups of
+        // about 64. Groups, not one deadline per instance: each wake-up then sends a short
         // burst, which costs far less CPU per advert than one wake-up per advert (on both
         // sides). An early advert is harmless: a backup only restarts its Master_Down_Timer
         // (RFC 5798 §6.4.2).
-        let spread = advert_spread_us(i, inst.cfg.adver_int_us);
+        let n_instances = self.instances.len();
+        let inst = &mut self.instances[i];
+        let spread = advert_spread_us(i, n_instances, inst.cfg.adver_int_us);
         if let Some(t) = inst.sands {
             inst.sands = Some(t.saturating_sub(std::time::Duration::from_micros(spread)));
         }
@@ -656,11 +658,22 @@ impl Router {
     }
 }
 
-/// How much earlier than one interval instance `i` sends its second advert after entering
-/// MASTER: slot s/16 of half an interval, s = the 4 low bits of `i` reversed (0 for the first
-/// instance, then 8, 4, 12, 2, ...).
-fn advert_spread_us(i: usize, adver_int_us: u64) -> u64 {
-    const SLOTS_LOG2: u32 = 4;
-    let slot = u64::from((i as u32).reverse_bits() >> (32 - SLOTS_LOG2));
-    ((adver_int_us / 2) * slot) >> SLOTS_LOG2
+/// Adverts per group the spread aims at: a group goes out in one wake-up, in well under a
+/// millisecond, and is read by a backup in two or three system calls.
+const SPREAD_GROUP: usize = 64;
+
+/// How much earlier than one interval instance `i` (of `n`) sends its second advert after
+/// entering MASTER: slot s/S of half an interval, S the power of two (at most 16) that makes
+/// groups of about SPREAD_GROUP adverts, s = the low bits of `i` reversed (0 for the first
+/// instance, then S/2, S/4, 3S/4, ...). Fewer, fuller groups mean fewer wake-ups on both
+/// sides (255 instances: 4 groups of 64, not 16 of 16); more than 16 groups would not
+/// shorten them further where it matters.
+fn advert_spread_us(i: usize, n: usize, adver_int_us: u64) -> u64 {
+    let slots = n.div_ceil(SPREAD_GROUP).next_power_of_two().min(16);
+    let slots_log2 = slots.trailing_zeros();
+    if slots_log2 == 0 {
+        return 0;
+    }
+    let slot = u64::from((i as u32).reverse_bits() >> (32 - slots_log2));
+    ((adver_int_us / 2) * slot) >> slots_log2
 }
