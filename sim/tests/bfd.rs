@@ -148,9 +148,7 @@ fn the_swarm_draws_bfd_in_some_seeds() {
         let (d, out) = run_seed(s, &SimOptions::default(), "");
         assert!(d.summary.contains("bfd r1<->r2"), "{}", d.summary);
         assert!(out.passed, "seed {s}:\n{}{}", d.text, out.output);
-        assert!(out
-            .output
-            .contains("bfd: (b1) Entering Up state"));
+        assert!(out.output.contains("bfd: (b1) Entering Up state"));
     }
 }
 
