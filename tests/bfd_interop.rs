@@ -44,6 +44,8 @@ fn addr(fam: Fam, i: u8) -> String {
 
 /// The configuration of host `me` (1 = ours, 2 = keepalived): the BFD session to the other,
 /// and an IPv4 VRRP instance in which ours has the higher priority and tracks the session.
+/// Both run BFD at SCHED_RR (`bfd_rt_priority`), as operators run 10 ms BFD: the tests share
+/// two CPUs with other namespace tests.
 fn conf(fam: Fam, me: u8, vrid: u8) -> String {
     let peer = 3 - me;
     let (prio, track) = if me == 1 {
@@ -52,7 +54,7 @@ fn conf(fam: Fam, me: u8, vrid: u8) -> String {
         (100, "")
     };
     format!(
-        "global_defs {{\n    router_id h{me}\n}}\n\
+        "global_defs {{\n    router_id h{me}\n    bfd_rt_priority 20\n}}\n\
          bfd_instance b1 {{\n    neighbor_ip {}\n    source_ip {}\n    min_rx 10\n    min_tx 10\n    multiplier 3\n}}\n\
          vrrp_instance V{vrid} {{\n    state BACKUP\n    interface eth0\n    virtual_router_id {vrid}\n    priority {prio}\n    \
          advert_int 1\n{track}    virtual_ipaddress {{\n        192.0.2.{vrid}/24\n    }}\n}}\n",
