@@ -19,9 +19,9 @@
 mod bfd_support;
 mod common;
 
-use bfd_support::{around, bfd_from, read_pid, signal, Kind, WireCap};
+use bfd_support::{around, bfd_from, signal, Kind, WireCap};
 use common::e2e_ready;
-use common::lan::{has_addr, tool_ready, wait_until, Daemon, Lan, TestDir};
+use common::lan::{has_addr, read_pid, tool_ready, wait_until, Daemon, Lan, TestDir};
 use nix::sys::signal::Signal;
 use std::time::Duration;
 

@@ -5,11 +5,8 @@
 // Polling waits use the real clock.
 #![allow(clippy::disallowed_methods)]
 
-use super::common::lan::{wait_until, TestDir};
+use super::common::lan::{Capture, TestDir};
 use super::common::Netns;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 /// What one captured packet was.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,50 +33,24 @@ pub struct Pkt {
     pub line: String,
 }
 
-/// `tcpdump -l -n -tt -i DEV FILTER` in a namespace, killed on drop.
-pub struct WireCap {
-    child: Option<Child>,
-    pub out: PathBuf,
-}
+/// `tcpdump -l -n -tt --immediate-mode -i DEV FILTER` in a namespace (a [`Capture`]),
+/// its lines parsed into [`Pkt`]s.
+pub struct WireCap(Capture);
 
 impl WireCap {
     pub fn start(ns: &Netns, dir: &TestDir, name: &str, dev: &str, filter: &str) -> WireCap {
-        let out = dir.join(&format!("{name}.cap"));
-        let err = dir.join(&format!("{name}.cap.err"));
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &ns.name,
-                "tcpdump",
-                "-l",
-                "-n",
-                "-tt",
-                "--immediate-mode",
-                "-i",
-                dev,
-            ])
-            .args(filter.split_whitespace())
-            .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&out).unwrap())
-            .stderr(std::fs::File::create(&err).unwrap())
-            .spawn()
-            .expect("start tcpdump (apt-get install tcpdump)");
-        let c = WireCap {
-            child: Some(child),
-            out,
-        };
-        wait_until(
-            "tcpdump to listen",
-            Duration::from_secs(10),
-            || std::fs::read_to_string(&err).is_ok_and(|s| s.contains("listening on")),
-            || std::fs::read_to_string(&err).unwrap_or_default(),
-        );
-        c
+        WireCap(Capture::start_with(
+            ns,
+            dir,
+            name,
+            dev,
+            &["--immediate-mode"],
+            filter,
+        ))
     }
 
     pub fn text(&self) -> String {
-        std::fs::read_to_string(&self.out).unwrap_or_default()
+        self.0.text()
     }
 
     pub fn packets(&self) -> Vec<Pkt> {
@@ -88,37 +59,8 @@ impl WireCap {
 
     /// Stops tcpdump after its output stopped growing; returns the packets.
     pub fn stop(&mut self) -> Vec<Pkt> {
-        let size = || std::fs::metadata(&self.out).map_or(0, |m| m.len());
-        let (start, mut last, mut quiet) = (Instant::now(), size(), 0);
-        while quiet < 3 && start.elapsed() < Duration::from_secs(3) {
-            std::thread::sleep(Duration::from_millis(100));
-            let now = size();
-            quiet = if now == last { quiet + 1 } else { 0 };
-            last = now;
-        }
-        if let Some(mut c) = self.child.take() {
-            let pid = nix::unistd::Pid::from_raw(c.id() as i32);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
-            let start = Instant::now();
-            while !matches!(c.try_wait(), Ok(Some(_))) {
-                if start.elapsed() > Duration::from_secs(5) {
-                    let _ = c.kill();
-                    let _ = c.wait();
-                    break;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
+        self.0.stop();
         self.packets()
-    }
-}
-
-impl Drop for WireCap {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
     }
 }
 
@@ -176,11 +118,6 @@ pub fn parse(line: &str) -> Option<Pkt> {
 pub fn bfd_from<'a>(pkts: &'a [Pkt], src: &'a str) -> impl Iterator<Item = &'a Pkt> + 'a {
     pkts.iter()
         .filter(move |p| p.src == src && matches!(p.kind, Kind::Bfd { .. }))
-}
-
-/// Reads a pid file.
-pub fn read_pid(p: &std::path::Path) -> Option<i32> {
-    std::fs::read_to_string(p).ok()?.trim().parse().ok()
 }
 
 pub fn signal(pid: i32, sig: nix::sys::signal::Signal) {

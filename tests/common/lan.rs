@@ -469,12 +469,24 @@ pub struct Capture {
 impl Capture {
     /// Starts capturing on `dev` in `ns` with a pcap `filter`, and waits until it listens.
     pub fn start(ns: &Netns, dir: &TestDir, name: &str, dev: &str, filter: &str) -> Capture {
+        Capture::start_with(ns, dir, name, dev, &["-v"], filter)
+    }
+
+    /// The same with other tcpdump options besides `-l -n -tt` (`-v` is not implied).
+    pub fn start_with(
+        ns: &Netns,
+        dir: &TestDir,
+        name: &str,
+        dev: &str,
+        options: &[&str],
+        filter: &str,
+    ) -> Capture {
         let out = dir.join(&format!("{name}.cap"));
         let err = dir.join(&format!("{name}.cap.err"));
         let child = Command::new("ip")
-            .args([
-                "netns", "exec", &ns.name, "tcpdump", "-l", "-n", "-v", "-tt", "-i", dev,
-            ])
+            .args(["netns", "exec", &ns.name, "tcpdump", "-l", "-n", "-tt"])
+            .args(options)
+            .args(["-i", dev])
             .args(filter.split_whitespace())
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&out).unwrap())
