@@ -44,28 +44,18 @@ use std::fmt::Write as _;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{kill, SigSet, Signal};
-use nix::unistd::Pid;
+#[path = "harness.rs"]
+mod harness;
+use harness::{
+    alive, cleanup_all, clk_tck, cpu_ticks, install_cleanup_handlers, loadavg, register_pid,
+    register_work_dir, remove_stale_netns, run, sched_ns, stat_fields, terminate, unregister_pid,
+    Impl, Netns, R,
+};
 
-type R<T> = Result<T, String>;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Impl {
-    Ours,
-    Keepalived,
-}
-
-impl Impl {
-    fn name(self) -> &'static str {
-        match self {
-            Impl::Ours => "keepalived-rs",
-            Impl::Keepalived => "keepalived",
-        }
-    }
-}
+/// Namespaces are `bb<PID>-<tag>`.
+const NS_PREFIX: &str = "bb";
 
 struct Opts {
     quick: bool,
@@ -160,152 +150,7 @@ fn parse_opts(args: &[String]) -> R<Opts> {
 // Cleanup: everything started is registered and torn down at exit, on error, on panic and on
 // SIGINT/SIGTERM/SIGHUP.
 
-struct Registry {
-    netns: Vec<String>,
-    pids: Vec<i32>,
-    work: Option<PathBuf>,
-}
-
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    netns: Vec::new(),
-    pids: Vec::new(),
-    work: None,
-});
-
-fn registry() -> std::sync::MutexGuard<'static, Registry> {
-    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn alive(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        s.rsplit_once(')')
-            .is_some_and(|(_, r)| !r.trim_start().starts_with('Z'))
-    })
-}
-
-fn terminate(pid: i32, grace: Duration) {
-    let p = Pid::from_raw(pid);
-    let _ = kill(p, Signal::SIGCONT);
-    let _ = kill(p, Signal::SIGTERM);
-    let t0 = Instant::now();
-    while alive(pid) && t0.elapsed() < grace {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    if alive(pid) {
-        let _ = kill(p, Signal::SIGKILL);
-    }
-}
-
-fn delete_netns(name: &str) {
-    if let Ok(out) = Command::new("ip").args(["netns", "pids", name]).output() {
-        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-            if let Ok(pid) = pid.parse::<i32>() {
-                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            }
-        }
-    }
-    let _ = Command::new("ip")
-        .args(["netns", "del", name])
-        .stderr(Stdio::null())
-        .status();
-}
-
-fn cleanup_all() {
-    let (pids, netns, work) = {
-        let mut r = registry();
-        (
-            std::mem::take(&mut r.pids),
-            std::mem::take(&mut r.netns),
-            r.work.take(),
-        )
-    };
-    for pid in pids {
-        terminate(pid, Duration::from_secs(2));
-    }
-    for ns in netns {
-        delete_netns(&ns);
-    }
-    if let Some(w) = work {
-        let _ = std::fs::remove_dir_all(w);
-    }
-}
-
-/// Namespaces `bb<PID>-*` of runs whose process is gone.
-fn remove_stale_netns() {
-    let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
-        return;
-    };
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let name = line.split_whitespace().next().unwrap_or("");
-        let Some((pid, _)) = name.strip_prefix("bb").and_then(|r| r.split_once('-')) else {
-            continue;
-        };
-        if pid.parse::<i32>().is_ok_and(|p| !alive(p)) {
-            eprintln!("removing stale namespace {name}");
-            delete_netns(name);
-        }
-    }
-}
-
-fn install_cleanup_handlers() -> R<()> {
-    let prev = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        prev(info);
-        cleanup_all();
-    }));
-    let mut set = SigSet::empty();
-    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-        set.add(s);
-    }
-    set.thread_block()
-        .map_err(|e| format!("sigprocmask: {e}"))?;
-    std::thread::spawn(move || {
-        if let Ok(sig) = set.wait() {
-            eprintln!("\n{sig:?}: cleaning up");
-            cleanup_all();
-            std::process::exit(130);
-        }
-    });
-    Ok(())
-}
-
-fn run(cmd: &mut Command) -> R<String> {
-    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{cmd:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-struct Netns {
-    name: String,
-}
-
 impl Netns {
-    fn new(tag: &str) -> R<Netns> {
-        let name = format!("bb{}-{tag}", std::process::id());
-        delete_netns(&name);
-        run(Command::new("ip").args(["netns", "add", &name]))?;
-        registry().netns.push(name.clone());
-        let ns = Netns { name };
-        ns.ip(&["link", "set", "lo", "up"])?;
-        Ok(ns)
-    }
-
-    fn ip(&self, args: &[&str]) -> R<String> {
-        run(Command::new("ip").arg("-n").arg(&self.name).args(args))
-    }
-
-    fn exec(&self, program: &str) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.name, program]);
-        c
-    }
-
     /// UDP datagrams the kernel dropped for want of receive buffer (`RcvbufErrors` of
     /// `/proc/net/snmp`).
     fn udp_rcvbuf_errors(&self) -> u64 {
@@ -334,13 +179,6 @@ impl Netns {
     }
 }
 
-impl Drop for Netns {
-    fn drop(&mut self) {
-        delete_netns(&self.name);
-        registry().netns.retain(|n| *n != self.name);
-    }
-}
-
 /// Two namespaces joined by a veth `eth0`..`eth0`, up.
 fn pair(tag: &str) -> R<(Netns, Netns)> {
     let a = Netns::new(&format!("{tag}a"))?;
@@ -364,12 +202,6 @@ fn pair(tag: &str) -> R<(Netns, Netns)> {
         }
     }
     Ok((a, b))
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -414,7 +246,7 @@ impl Daemon {
             .stderr(logf)
             .process_group(0);
         let child = cmd.spawn().map_err(|e| format!("{bin}: {e}"))?;
-        registry().pids.push(child.id() as i32);
+        register_pid(child.id() as i32);
         let d = Daemon {
             child,
             pidfile: p("bfd.pid"),
@@ -493,63 +325,13 @@ impl Drop for Daemon {
         let pid = self.child.id() as i32;
         terminate(pid, Duration::from_secs(5));
         let _ = self.child.wait();
-        registry().pids.retain(|p| *p != pid);
+        unregister_pid(pid);
     }
 }
 
 fn read_pid(path: &Path) -> Option<i32> {
     let pid = std::fs::read_to_string(path).ok()?.trim().parse().ok()?;
     alive(pid).then_some(pid)
-}
-
-fn stat_fields(pid: i32) -> Option<Vec<String>> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    Some(
-        s.rsplit_once(')')?
-            .1
-            .split_whitespace()
-            .map(str::to_string)
-            .collect(),
-    )
-}
-
-fn cpu_ticks(pid: i32) -> u64 {
-    stat_fields(pid)
-        .map(|f| {
-            let g = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
-            g(11) + g(12)
-        })
-        .unwrap_or(0)
-}
-
-/// `se.sum_exec_runtime` of every thread, ns (needs CONFIG_SCHED_DEBUG).
-fn sched_ns(pid: i32) -> Option<u64> {
-    let mut total = 0u64;
-    for t in std::fs::read_dir(format!("/proc/{pid}/task"))
-        .ok()?
-        .flatten()
-    {
-        let text = std::fs::read_to_string(t.path().join("sched")).ok()?;
-        let ms: f64 = text
-            .lines()
-            .find(|l| l.starts_with("se.sum_exec_runtime"))?
-            .split(':')
-            .nth(1)?
-            .trim()
-            .parse()
-            .ok()?;
-        total += (ms * 1e6) as u64;
-    }
-    Some(total)
-}
-
-fn clk_tck() -> u64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100)
 }
 
 #[derive(Clone, Copy, Debug, Default)]
@@ -592,15 +374,8 @@ impl Cpu {
     }
 }
 
-fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let t0 = Instant::now();
-    while t0.elapsed() < timeout {
-        if f() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    f()
+fn wait_until(timeout: Duration, f: impl FnMut() -> bool) -> bool {
+    harness::wait_until(timeout, Duration::from_millis(50), f)
 }
 
 /// Both daemons of a pair logged `n` sessions Up (beyond `before`).
@@ -873,7 +648,7 @@ fn main() {
     }
     remove_stale_netns();
     if !opts.keep {
-        registry().work = Some(opts.work.clone());
+        register_work_dir(opts.work.clone());
     }
     let res = bench(&opts);
     cleanup_all();

@@ -60,28 +60,22 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{kill, SigSet, Signal};
+use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-type R<T> = Result<T, String>;
+#[path = "harness.rs"]
+mod harness;
+use harness::{
+    alive, cleanup_all, clk_tck, cpu_ticks, install_cleanup_handlers, loadavg, register_pid,
+    register_work_dir, remove_stale_netns, run, stat_fields, terminate, unregister_pid, Impl,
+    Netns, R,
+};
+
+/// Namespaces are `vb<PID>-<tag>`.
+const NS_PREFIX: &str = "vb";
 
 // ---------------------------------------------------------------------------------------------
 // Options
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Impl {
-    Ours,
-    Keepalived,
-}
-
-impl Impl {
-    fn name(self) -> &'static str {
-        match self {
-            Impl::Ours => "keepalived-rs",
-            Impl::Keepalived => "keepalived",
-        }
-    }
-}
 
 struct Opts {
     quick: bool,
@@ -187,184 +181,19 @@ fn parse_opts(args: &[String]) -> R<Opts> {
     })
 }
 
-// ---------------------------------------------------------------------------------------------
-// Cleanup: everything started is registered here and torn down at exit, on error, on panic
-// (the release profile aborts on panic, so the panic hook does it) and on SIGINT/SIGTERM.
-
-struct Registry {
-    netns: Vec<String>,
-    pids: Vec<i32>,
-    /// The work directory, removed at the end unless `--keep`.
-    work: Option<PathBuf>,
-}
-
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    netns: Vec::new(),
-    pids: Vec::new(),
-    work: None,
-});
-
-fn registry() -> std::sync::MutexGuard<'static, Registry> {
-    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn register_pid(pid: i32) {
-    registry().pids.push(pid);
-}
-
-fn unregister_pid(pid: i32) {
-    registry().pids.retain(|p| *p != pid);
-}
-
-fn alive(pid: i32) -> bool {
-    Path::new(&format!("/proc/{pid}")).exists() && !proc_state(pid).is_some_and(|s| s == 'Z')
-}
-
-fn proc_state(pid: i32) -> Option<char> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    s.rsplit_once(')')?.1.trim_start().chars().next()
-}
-
-/// SIGCONT (a frozen process cannot act on SIGTERM), SIGTERM, then SIGKILL after `grace`.
-fn terminate(pid: i32, grace: Duration) {
-    let p = Pid::from_raw(pid);
-    let _ = kill(p, Signal::SIGCONT);
-    let _ = kill(p, Signal::SIGTERM);
-    let t0 = Instant::now();
-    while alive(pid) && t0.elapsed() < grace {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    if alive(pid) {
-        let _ = kill(p, Signal::SIGKILL);
-    }
-}
-
-fn delete_netns(name: &str) {
-    if let Ok(out) = Command::new("ip").args(["netns", "pids", name]).output() {
-        for pid in String::from_utf8_lossy(&out.stdout).split_whitespace() {
-            if let Ok(pid) = pid.parse::<i32>() {
-                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-            }
-        }
-    }
-    let _ = Command::new("ip")
-        .args(["netns", "del", name])
-        .stderr(Stdio::null())
-        .status();
-}
-
-fn cleanup_all() {
-    let (pids, netns, work) = {
-        let mut r = registry();
-        (
-            std::mem::take(&mut r.pids),
-            std::mem::take(&mut r.netns),
-            r.work.take(),
-        )
-    };
-    for pid in pids {
-        terminate(pid, Duration::from_secs(2));
-    }
-    for ns in netns {
-        delete_netns(&ns);
-    }
-    if let Some(w) = work {
-        let _ = std::fs::remove_dir_all(w);
-    }
-}
-
-/// Namespaces `vb<PID>-*` of runs whose process is gone.
-fn remove_stale_netns() {
-    let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
-        return;
-    };
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let name = line.split_whitespace().next().unwrap_or("");
-        let Some(rest) = name.strip_prefix("vb") else {
-            continue;
-        };
-        let Some((pid, _)) = rest.split_once('-') else {
-            continue;
-        };
-        if let Ok(pid) = pid.parse::<i32>() {
-            if !alive(pid) {
-                eprintln!("removing stale namespace {name}");
-                delete_netns(name);
-            }
-        }
-    }
-}
-
-fn install_cleanup_handlers() -> R<()> {
-    let prev = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        prev(info);
-        cleanup_all();
-    }));
-    let mut set = SigSet::empty();
-    for s in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-        set.add(s);
-    }
-    // Blocked here, before any other thread exists, so every thread inherits the mask and
-    // only the waiter below sees these signals (children get a clean mask from std).
-    set.thread_block()
-        .map_err(|e| format!("sigprocmask: {e}"))?;
-    std::thread::spawn(move || {
-        if let Ok(sig) = set.wait() {
-            eprintln!("\n{sig:?}: cleaning up");
-            cleanup_all();
-            std::process::exit(130);
-        }
-    });
-    Ok(())
-}
-
-// ---------------------------------------------------------------------------------------------
-// Namespaces and commands
-
-fn run(cmd: &mut Command) -> R<String> {
-    let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{cmd:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-struct Netns {
-    name: String,
+/// A namespace of this run (see `harness::Netns`) without duplicate address detection, so
+/// that link-local addresses are usable at once.
+fn netns(tag: &str) -> R<Netns> {
+    let ns = Netns::new(tag)?;
+    run(ns.exec("sh").args([
+        "-c",
+        "echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad; \
+         echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad",
+    ]))?;
+    Ok(ns)
 }
 
 impl Netns {
-    fn new(tag: &str) -> R<Netns> {
-        let name = format!("vb{}-{tag}", std::process::id());
-        delete_netns(&name);
-        run(Command::new("ip").args(["netns", "add", &name]))?;
-        registry().netns.push(name.clone());
-        let ns = Netns { name };
-        ns.ip(&["link", "set", "lo", "up"])?;
-        // No duplicate address detection: link-local addresses are usable at once.
-        run(ns.exec("sh").args([
-            "-c",
-            "echo 0 > /proc/sys/net/ipv6/conf/all/accept_dad; \
-             echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad",
-        ]))?;
-        Ok(ns)
-    }
-
-    fn ip(&self, args: &[&str]) -> R<String> {
-        run(Command::new("ip").arg("-n").arg(&self.name).args(args))
-    }
-
-    fn exec(&self, program: &str) -> Command {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.name, program]);
-        c
-    }
-
     /// A veth `ifname` here whose peer `peer_ifname` lives in `peer`; both up.
     fn veth(&self, ifname: &str, peer: &Netns, peer_ifname: &str) -> R<()> {
         self.ip(&[
@@ -409,21 +238,8 @@ impl Netns {
     }
 }
 
-impl Drop for Netns {
-    fn drop(&mut self) {
-        delete_netns(&self.name);
-        registry().netns.retain(|n| *n != self.name);
-    }
-}
-
 fn sleep(d: Duration) {
     std::thread::sleep(d);
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -560,23 +376,7 @@ impl Daemon {
     /// CPU time in ns from the scheduler's own accounting (`se.sum_exec_runtime` of every
     /// thread in `/proc/PID/task/*/sched`), when the kernel has it (CONFIG_SCHED_DEBUG).
     fn sched_ns(&self) -> Option<u64> {
-        let mut total = 0u64;
-        for pid in self.all_pids() {
-            let rd = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
-            for t in rd.flatten() {
-                let text = std::fs::read_to_string(t.path().join("sched")).ok()?;
-                let ms: f64 = text
-                    .lines()
-                    .find(|l| l.starts_with("se.sum_exec_runtime"))?
-                    .split(':')
-                    .nth(1)?
-                    .trim()
-                    .parse()
-                    .ok()?;
-                total += (ms * 1e6) as u64;
-            }
-        }
-        Some(total)
+        self.all_pids().into_iter().map(harness::sched_ns).sum()
     }
 
     fn rss_kb(&self) -> u64 {
@@ -610,23 +410,6 @@ impl Drop for Daemon {
     }
 }
 
-/// Fields of `/proc/PID/stat` after the command name: [0] state, [1] ppid, ... [11] utime,
-/// [12] stime.
-fn stat_fields(pid: i32) -> Option<Vec<String>> {
-    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let rest = s.rsplit_once(')')?.1;
-    Some(rest.split_whitespace().map(str::to_string).collect())
-}
-
-fn cpu_ticks(pid: i32) -> u64 {
-    stat_fields(pid)
-        .map(|f| {
-            let g = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok()).unwrap_or(0);
-            g(11) + g(12)
-        })
-        .unwrap_or(0)
-}
-
 fn rss_kb(pid: i32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -636,15 +419,6 @@ fn rss_kb(pid: i32) -> u64 {
                 .and_then(|v| v.split_whitespace().next()?.parse().ok())
         })
         .unwrap_or(0)
-}
-
-fn clk_tck() -> u64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
-        .unwrap_or(100)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -882,15 +656,8 @@ struct TakeoverRow {
     failed: usize,
 }
 
-fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
-    let t0 = Instant::now();
-    while t0.elapsed() < timeout {
-        if f() {
-            return true;
-        }
-        sleep(Duration::from_millis(10));
-    }
-    f()
+fn wait_until(timeout: Duration, f: impl FnMut() -> bool) -> bool {
+    harness::wait_until(timeout, Duration::from_millis(10), f)
 }
 
 /// The master advertises and the backup has been silent for `quiet` (wire time).
@@ -912,8 +679,8 @@ fn steady(cap: &Capture, quiet: Duration) -> bool {
 
 fn takeover(opts: &Opts, imp: Impl, v6: bool, rng: &mut SplitMix64) -> R<TakeoverRow> {
     let tag = if v6 { "6" } else { "4" };
-    let m = Netns::new(&format!("tm{tag}"))?;
-    let b = Netns::new(&format!("tb{tag}"))?;
+    let m = netns(&format!("tm{tag}"))?;
+    let b = netns(&format!("tb{tag}"))?;
     m.veth("eth0", &b, "eth0")?;
     let (ma, ba, vip) = if v6 {
         ("fd00::1/64", "fd00::2/64", "fd00::100/64")
@@ -1084,8 +851,8 @@ struct ScaleRow {
 }
 
 fn scale(opts: &Opts, imp: Impl) -> R<ScaleRow> {
-    let m = Netns::new("sm")?;
-    let b = Netns::new("sb")?;
+    let m = netns("sm")?;
+    let b = netns("sb")?;
     m.veth("eth0", &b, "eth0")?;
     m.ip(&["addr", "add", "192.0.2.1/24", "dev", "eth0"])?;
     b.ip(&["addr", "add", "192.0.2.2/24", "dev", "eth0"])?;
@@ -1238,8 +1005,8 @@ struct TimingRow {
 }
 
 fn timing(opts: &Opts, imp: Impl) -> R<TimingRow> {
-    let m = Netns::new("lm")?;
-    let c = Netns::new("lc")?;
+    let m = netns("lm")?;
+    let c = netns("lc")?;
     let ifs = ["eth0", "eth1", "eth2", "eth3"];
     let mut insts = Vec::new();
     for (k, ifname) in ifs.iter().enumerate() {
@@ -1479,7 +1246,7 @@ fn main() {
     }
     remove_stale_netns();
     if !opts.keep {
-        registry().work = Some(opts.work.clone());
+        register_work_dir(opts.work.clone());
     }
     let res = bench(&opts);
     cleanup_all();
