@@ -31,12 +31,8 @@ impl Tuning {
                 continue;
             }
             let num = |kw: &str| -> Option<i32> {
-                cfg.global
-                    .accepted
-                    .get(&format!("{part}_{kw}"))?
-                    .first()?
-                    .parse()
-                    .ok()
+                let n = cfg.global.accepted_num(&format!("{part}_{kw}"))?;
+                i32::try_from(n).ok()
             };
             if let Some(n) = num("priority") {
                 t.nice = Some(t.nice.map_or(n, |m| m.min(n)));
@@ -44,11 +40,9 @@ impl Tuning {
             if let Some(p) = num("rt_priority") {
                 t.rt_priority = Some(t.rt_priority.map_or(p, |q| q.max(p)));
             }
-            t.no_swap |= cfg
-                .global
-                .accepted
-                .get(&format!("{part}_no_swap"))
-                .is_some_and(|v| v.first().map_or(true, |s| !is_false(s)));
+            // A bare flag: present is on (an argument is a configuration error and is
+            // ignored; the dump reads it the same way).
+            t.no_swap |= cfg.global.accepted.contains_key(&format!("{part}_no_swap"));
         }
         t
     }
@@ -63,7 +57,7 @@ impl Tuning {
             }
         }
         if let Some(p) = self.rt_priority {
-            match crate::os::set_realtime(Some(p)) {
+            match crate::os::set_realtime(p) {
                 Ok(()) => info!(target: "sched", "realtime priority set to {p} (SCHED_RR)"),
                 Err(e) => warn!(target: "sched", "cannot set realtime priority {p}: {e}"),
             }
@@ -74,14 +68,6 @@ impl Tuning {
             }
         }
     }
-}
-
-/// The false words of keepalived's optional BOOL argument.
-fn is_false(s: &str) -> bool {
-    matches!(
-        s.to_ascii_lowercase().as_str(),
-        "false" | "no" | "off" | "0"
-    )
 }
 
 #[cfg(test)]

@@ -351,18 +351,13 @@ pub fn set_nice(nice: i32) -> io::Result<()> {
     Ok(())
 }
 
-/// `sched_setscheduler(0, SCHED_RR, priority)`: round-robin real-time scheduling (1..99), or
-/// back to SCHED_OTHER with `None`.
-pub fn set_realtime(priority: Option<i32>) -> io::Result<()> {
-    let (policy, prio) = match priority {
-        Some(p) => (libc::SCHED_RR, p),
-        None => (libc::SCHED_OTHER, 0),
-    };
+/// `sched_setscheduler(0, SCHED_RR, priority)`: round-robin real-time scheduling (1..99).
+pub fn set_realtime(priority: i32) -> io::Result<()> {
     let param = libc::sched_param {
-        sched_priority: prio,
+        sched_priority: priority,
     };
     // SAFETY: `param` is a valid sched_param that outlives the call.
-    let r = unsafe { libc::sched_setscheduler(0, policy, &param) };
+    let r = unsafe { libc::sched_setscheduler(0, libc::SCHED_RR, &param) };
     if r < 0 {
         return Err(io::Error::last_os_error());
     }

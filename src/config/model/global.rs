@@ -323,6 +323,11 @@ impl Default for GlobalDefs {
 }
 
 impl GlobalDefs {
+    /// The first argument of an accepted keyword (see [`GlobalDefs::accepted`]) as a number.
+    pub fn accepted_num(&self, kw: &str) -> Option<i64> {
+        self.accepted.get(kw)?.first()?.parse().ok()
+    }
+
     /// The scripts the parent process runs (`startup_script`, `shutdown_script`).
     pub fn scripts(&self) -> Vec<&Script> {
         [&self.startup_script, &self.shutdown_script]

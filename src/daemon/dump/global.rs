@@ -26,7 +26,7 @@ fn acc<'a>(c: &'a DumpCtx<'_>, kw: &str) -> Option<&'a [String]> {
 }
 
 fn acc_num(c: &DumpCtx<'_>, kw: &str) -> Option<i64> {
-    acc(c, kw)?.first()?.parse().ok()
+    c.model.global.accepted_num(kw)
 }
 
 /// A bare flag or optional BOOL keyword: present and not false.
