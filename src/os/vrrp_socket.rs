@@ -334,14 +334,7 @@ impl VrrpSocket {
             let Some(r) = batch.raw.received[i] else {
                 continue;
             };
-            let pkt = match self.family {
-                Family::Ipv4 => rx_v4(&batch.raw.bufs[i][..r.len], r.truncated),
-                Family::Ipv6 => rx_v6(&r, &batch.raw.controls[i].0[..r.control_len]),
-            };
-            if pkt.is_none() {
-                self.malformed += 1;
-            }
-            batch.packets[i] = pkt;
+            batch.packets[i] = self.frame(&r, &batch.raw.bufs[i], &batch.raw.controls[i]);
         }
         Ok(n)
     }
@@ -354,15 +347,22 @@ impl VrrpSocket {
             let Some(r) = sys::recvmsg(self.fd.as_fd(), buf, &mut control)? else {
                 return Ok(None);
             };
-            let pkt = match self.family {
-                Family::Ipv4 => rx_v4(&buf[..r.len], r.truncated),
-                Family::Ipv6 => rx_v6(&r, &control.0[..r.control_len]),
-            };
-            match pkt {
-                Some(p) => return Ok(Some(p)),
-                None => self.malformed += 1,
+            if let Some(p) = self.frame(&r, buf, &control) {
+                return Ok(Some(p));
             }
         }
+    }
+
+    /// The datagram `r` read into `buf` and `control`, or `None` (counted as malformed).
+    fn frame(&mut self, r: &sys::Received, buf: &[u8], control: &ControlBuf) -> Option<RxPacket> {
+        let pkt = match self.family {
+            Family::Ipv4 => rx_v4(&buf[..r.len], r.truncated),
+            Family::Ipv6 => rx_v6(r, &control.0[..r.control_len]),
+        };
+        if pkt.is_none() {
+            self.malformed += 1;
+        }
+        pkt
     }
 }
 
