@@ -108,11 +108,8 @@ impl Interfaces {
                     self.addrs.remove(&i);
                     vec![Input::InterfaceRemoved { ifindex: i }]
                 } else {
-                    let was = self
-                        .links
-                        .get(&i)
-                        .map(|l| l.up && (l.running || l.lower_up));
-                    let now = le.link.up && (le.link.running || le.link.lower_up);
+                    let was = self.links.get(&i).map(|l| l.is_up());
+                    let now = le.link.is_up();
                     if was.is_some_and(|w| w != now) {
                         // keepalived's wording, which operators grep for.
                         let word = if now { "up" } else { "down" };
@@ -362,10 +359,9 @@ impl LinuxEnv {
     /// stale event would take the instance through FAULT for nothing.
     pub fn apply_event(&mut self, ev: &NetEvent) -> Vec<crate::vrrp::Input> {
         if let NetEvent::Link(le) = ev {
-            let up = |l: &crate::os::netlink::codec::LinkInfo| l.up && (l.running || l.lower_up);
-            if !le.deleted && !up(&le.link) {
+            if !le.deleted && !le.link.is_up() {
                 if let Ok(Some(current)) = self.nl.link_by_index(le.link.ifindex) {
-                    if up(&current) {
+                    if current.is_up() {
                         debug!(target: "os", "stale link-down event for {} ignored", current.name);
                         let fresh = NetEvent::Link(crate::os::link_monitor::LinkEvent {
                             link: current,

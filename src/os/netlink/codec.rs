@@ -373,6 +373,14 @@ pub struct LinkInfo {
     pub hw_type: u16,
 }
 
+impl LinkInfo {
+    /// Up for VRRP (keepalived's `IF_FLAGS_UP`): administratively up, and running or with
+    /// carrier.
+    pub fn is_up(&self) -> bool {
+        self.up && (self.running || self.lower_up)
+    }
+}
+
 /// Parses an `ifinfomsg` message payload.
 pub fn parse_link(payload: &[u8]) -> Result<LinkInfo, NlParseError> {
     need("ifinfomsg", payload, 16)?;
