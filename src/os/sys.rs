@@ -246,15 +246,24 @@ pub(crate) fn recvmsg(
                 _ => return Err(e),
             }
         }
-        let src = sockaddr_to_std(&name, msg.msg_namelen as usize);
-        let n = n as usize;
-        return Ok(Some(Received {
-            len: n.min(buf.len()),
-            truncated: msg.msg_flags & libc::MSG_TRUNC != 0 || n > buf.len(),
+        return Ok(Some(Received::new(n as usize, buf.len(), &msg, &name)));
+    }
+}
+
+impl Received {
+    /// What `msg` says of a datagram of `n` bytes read into a buffer of `cap` bytes (and a
+    /// [`ControlBuf`]), sent from `name`.
+    fn new(n: usize, cap: usize, msg: &libc::msghdr, name: &libc::sockaddr_storage) -> Received {
+        // `msg_controllen` is a usize with glibc, a u32 with musl.
+        #[allow(clippy::unnecessary_cast)]
+        let control_len = msg.msg_controllen as usize;
+        Received {
+            len: n.min(cap),
+            truncated: msg.msg_flags & libc::MSG_TRUNC != 0 || n > cap,
             control_truncated: msg.msg_flags & libc::MSG_CTRUNC != 0,
-            control_len: (msg.msg_controllen as usize).min(control.0.len()),
-            src,
-        }));
+            control_len: control_len.min(size_of::<ControlBuf>()),
+            src: sockaddr_to_std(name, msg.msg_namelen as usize),
+        }
     }
 }
 
@@ -326,17 +335,12 @@ pub(crate) fn recvmmsg(fd: BorrowedFd<'_>, batch: &mut RecvBatch) -> io::Result<
         break (n as usize).min(RECV_BATCH);
     };
     for (i, m) in msgs.iter().enumerate().take(n) {
-        let len = m.msg_len as usize;
-        // `msg_controllen` is a usize with glibc, a u32 with musl.
-        #[allow(clippy::unnecessary_cast)]
-        let control_len = m.msg_hdr.msg_controllen as usize;
-        batch.received[i] = Some(Received {
-            len: len.min(RECV_BUF),
-            truncated: m.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 || len > RECV_BUF,
-            control_truncated: m.msg_hdr.msg_flags & libc::MSG_CTRUNC != 0,
-            control_len: control_len.min(batch.controls[i].0.len()),
-            src: sockaddr_to_std(&batch.names[i], m.msg_hdr.msg_namelen as usize),
-        });
+        batch.received[i] = Some(Received::new(
+            m.msg_len as usize,
+            RECV_BUF,
+            &m.msg_hdr,
+            &batch.names[i],
+        ));
     }
     Ok(n)
 }
