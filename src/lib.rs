@@ -9,6 +9,7 @@
 pub mod bfd;
 pub mod config;
 pub mod daemon;
+pub mod lvs;
 #[allow(unsafe_code)]
 pub mod os;
 pub mod track;
