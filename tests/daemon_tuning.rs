@@ -54,3 +54,63 @@ fn vrrp_process_settings_are_applied() {
     assert_eq!(ours.count("realtime priority set to 11 (SCHED_RR)"), 1);
     assert_eq!(ours.count("not implemented"), 0, "{}", ours.tail(20));
 }
+
+/// Whether `pid` holds /dev/cpu_dma_latency open.
+fn holds_cpu_latency(pid: i32) -> bool {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|dir| {
+        dir.flatten().any(|e| {
+            std::fs::read_link(e.path())
+                .is_ok_and(|p| p == std::path::Path::new("/dev/cpu_dma_latency"))
+        })
+    })
+}
+
+/// The system-wide CPU latency target the kernel enforces (the lowest request held).
+fn cpu_latency_target() -> Option<i32> {
+    let b = std::fs::read("/dev/cpu_dma_latency").ok()?;
+    Some(i32::from_ne_bytes(b.get(..4)?.try_into().ok()?))
+}
+
+#[test]
+fn cpu_dma_latency_is_held_and_released_by_reload() {
+    if !e2e_ready("cpu_dma_latency_is_held_and_released_by_reload", false) {
+        return;
+    }
+    let lan = Lan::new("tdl", 1);
+    let dir = TestDir::new("tdl");
+    let vrrp = "vrrp_instance VI_1 {\n    interface eth0\n    virtual_router_id 72\n    \
+                priority 100\n    advert_int 1\n    virtual_ipaddress {\n        \
+                192.0.2.172/24\n    }\n}\n";
+    let ours = Daemon::ours(
+        lan.host(1),
+        &dir,
+        "ours",
+        &format!("global_defs {{\n    cpu_dma_latency 3\n}}\n{vrrp}"),
+    );
+    wait_until(
+        "the request held",
+        Duration::from_secs(10),
+        || holds_cpu_latency(ours.main_pid()),
+        || ours.tail(20),
+    );
+    // Nothing else on a test machine asks for less than 3 µs.
+    let target = cpu_latency_target();
+    assert!(target.is_some_and(|t| t <= 3), "{target:?}");
+    assert_eq!(
+        ours.count("cpu_dma_latency set to 3 us"),
+        1,
+        "{}",
+        ours.tail(20)
+    );
+    assert_eq!(ours.count("not implemented"), 0, "{}", ours.tail(20));
+
+    dir.write("ours.conf", vrrp, false);
+    ours.reload();
+    wait_until(
+        "the request released",
+        Duration::from_secs(10),
+        || !holds_cpu_latency(ours.main_pid()),
+        || ours.tail(20),
+    );
+    assert_eq!(ours.count("cpu_dma_latency request released"), 1);
+}

@@ -11,6 +11,7 @@ pub mod netlink;
 pub mod netns;
 pub mod nft;
 pub mod packet;
+pub mod pm_qos;
 #[allow(unsafe_code)]
 mod sys;
 pub mod sysctl;

@@ -501,6 +501,7 @@ pub const IMPLEMENTED_SIMPLE: &[&str] = &[
     "bfd_no_swap",
     "vrrp_rt_priority",
     "bfd_rt_priority",
+    "cpu_dma_latency",
 ];
 
 /// Simple T3 `global_defs` keywords: validated and kept in [`GlobalDefs::accepted`].
@@ -520,6 +521,9 @@ const T3_SIMPLE: &[(&str, Check)] = &[
     ("vrrp_rt_priority", Check::Uint(1, 99)),
     ("checker_rt_priority", Check::Uint(1, 99)),
     ("bfd_rt_priority", Check::Uint(1, 99)),
+    // Our extension (keepalived has none): hold a PM QoS CPU wake-up latency request of this
+    // many µs while running (`daemon::tuning`).
+    ("cpu_dma_latency", Check::Uint(0, 2_000_000_000)),
     ("vrrp_cpu_affinity", Check::Words),
     ("checker_cpu_affinity", Check::Words),
     ("bfd_cpu_affinity", Check::Words),
