@@ -11,6 +11,7 @@
 //! are counted in [`NetlinkClient::malformed`] and skipped.
 
 pub mod codec;
+pub mod genl;
 
 use std::fmt;
 use std::io;
