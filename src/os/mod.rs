@@ -6,6 +6,7 @@
 
 pub mod bfd_socket;
 pub mod host;
+pub mod ipvs;
 pub mod link_monitor;
 pub mod netlink;
 pub mod netns;
