@@ -23,6 +23,9 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
+# The QEMU VM with a stock kernel that has IPVS (tests/ipvs_vm.rs): installs qemu-system-x86,
+# busybox-static, ipvsadm and xz-utils, and caches the kernel in /tmp/ipvs-vm (quick when done).
+tests/vm/ipvs-vm.sh setup
 # keepalived's package may start a service on install; our tests need it stopped.
 if command -v systemctl >/dev/null 2>&1; then systemctl stop keepalived 2>/dev/null || true; fi
 pkill -x keepalived 2>/dev/null || true
