@@ -48,12 +48,21 @@
 //!
 //! # Timer precision
 //!
-//! `epoll_wait`'s timeout has millisecond granularity, so the loop never relies on it for timers:
-//! a timerfd on CLOCK_MONOTONIC is armed at the wheel's next deadline with `TFD_TIMER_ABSTIME`,
-//! and `epoll_wait` blocks without a timeout. With the default 16 µs tick a timer fires within
-//! 16 µs plus the kernel's wake-up latency (`sched-bench` measures it). The expiry armed is
-//! exact unless the earliest timers share a higher-level wheel slot with more than 32 others;
-//! then the loop wakes once, early, where that slot cascades, and re-arms exactly.
+//! mio's `poll` rounds its timeout up to whole milliseconds, so the loop waits with
+//! `epoll_pwait2` (Linux 5.11) on mio's epoll instance instead, with a nanosecond timeout to
+//! the wheel's next deadline, and dispatches the raw events itself (mio's token is the epoll
+//! data, the fd number here). The timer slack of the thread is set to 1 ns, so the kernel does
+//! not defer the wake-up by its default 50 µs. A wake-up thus costs one system call, where a
+//! timerfd costs three (the wait, reading the expiry, re-arming it): on a virtualised host,
+//! where each system call is a world switch, that is most of an idle daemon's CPU time.
+//! With the default 16 µs tick a timer fires within 16 µs plus the kernel's wake-up latency
+//! (`sched-bench` measures it). The deadline waited for is exact unless the earliest timers
+//! share a higher-level wheel slot with more than 32 others; then the loop wakes once, early,
+//! where that slot cascades, and waits again exactly.
+//!
+//! On a kernel without `epoll_pwait2` (ENOSYS) the loop falls back to a timerfd on
+//! CLOCK_MONOTONIC, armed at the deadline with `TFD_TIMER_ABSTIME`, and mio's `poll` without a
+//! timeout.
 //!
 //! # fds and epoll
 //!
@@ -1055,9 +1064,42 @@ pub struct Loop<S> {
     ctx: Ctx<S>,
     poll: Poll,
     events: Events,
+    /// Events of `epoll_pwait2`, while the kernel has it.
+    raw_events: Vec<libc::epoll_event>,
+    pwait2: bool,
     timerfd: TimerFd,
     armed: Option<Instant>,
     signals_buf: Vec<i32>,
+}
+
+/// One fd's readiness, from either wait.
+struct OsReady {
+    fd: RawFd,
+    readable: bool,
+    writable: bool,
+}
+
+impl OsReady {
+    fn of_mio(ev: &mio::event::Event) -> OsReady {
+        let err = ev.is_error();
+        OsReady {
+            fd: ev.token().0 as RawFd,
+            readable: ev.is_readable() || ev.is_read_closed() || err,
+            writable: ev.is_writable() || ev.is_write_closed() || err,
+        }
+    }
+
+    /// As [`OsReady::of_mio`] reads mio's event: closed and error conditions wake both
+    /// directions (a peer's RDHUP only with data to read).
+    fn of_raw(ev: &libc::epoll_event) -> OsReady {
+        let (flags, data) = (ev.events as libc::c_int, ev.u64);
+        let any = |m: libc::c_int| flags & m != 0;
+        OsReady {
+            fd: data as RawFd,
+            readable: any(libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLHUP | libc::EPOLLERR),
+            writable: any(libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR),
+        }
+    }
 }
 
 impl<S> fmt::Debug for Loop<S> {
@@ -1108,15 +1150,27 @@ impl<S> Loop<S> {
             orig_mask: RawSigSet::thread_mask()?,
         };
         let events = Events::with_capacity(config.max_io_events.max(1));
+        let raw_events = Vec::with_capacity(config.max_io_events.max(1));
+        // Timers are waited for to the nanosecond (see "Timer precision"); without this the
+        // kernel may defer each wake-up by the thread's default slack of 50 µs.
+        let _ = nix::sys::prctl::set_timerslack(1);
         let ctx = Ctx::new(ClockSource::Monotonic(MonotonicClock), config, Some(os));
         Ok(Loop {
             ctx,
             poll,
             events,
+            raw_events,
+            pwait2: true,
             timerfd,
             armed: None,
             signals_buf: Vec::new(),
         })
+    }
+
+    /// Waits with a timerfd, as on a kernel without `epoll_pwait2` (for tests).
+    #[doc(hidden)]
+    pub fn use_timerfd(&mut self) {
+        self.pwait2 = false;
     }
 
     /// Runs turns until a callback calls [`Ctx::stop`]. Returns `Err` only if epoll fails.
@@ -1138,6 +1192,39 @@ impl<S> Loop<S> {
         let due_now = events_before > 0
             || !self.ctx.child_exits.is_empty()
             || next.is_some_and(|d| d <= self.ctx.now);
+        if self.pwait2 {
+            let wait = if due_now {
+                Some(Duration::ZERO)
+            } else {
+                let to_next =
+                    next.map(|t| Duration::from_micros(t.as_micros() - self.ctx.now.as_micros()));
+                match (to_next, max_wait) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            };
+            let epfd = self.poll.as_raw_fd();
+            loop {
+                match sys::epoll_pwait2(epfd, &mut self.raw_events, wait) {
+                    Ok(()) => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {
+                        debug!(target: "sched", "no epoll_pwait2: timers use a timerfd");
+                        self.pwait2 = false;
+                        self.raw_events.clear();
+                        return Ok(self.ctx.run_due(events_before, state));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            let mut n = 0;
+            for i in 0..self.raw_events.len() {
+                let r = OsReady::of_raw(&self.raw_events[i]);
+                n += self.dispatch_ready(r, state);
+            }
+            n += self.ctx.run_due(events_before, state);
+            return Ok(n);
+        }
         if !due_now {
             self.arm_timerfd(next)?;
         }
@@ -1153,7 +1240,12 @@ impl<S> Loop<S> {
                 Err(e) => return Err(e),
             }
         }
-        let mut n = self.dispatch_os_events(state);
+        let mut n = 0;
+        let events = std::mem::replace(&mut self.events, Events::with_capacity(0));
+        for ev in events.iter() {
+            n += self.dispatch_ready(OsReady::of_mio(ev), state);
+        }
+        self.events = events;
         n += self.ctx.run_due(events_before, state);
         Ok(n)
     }
@@ -1190,7 +1282,9 @@ impl<S> Loop<S> {
         Ok(())
     }
 
-    fn dispatch_os_events(&mut self, state: &mut S) -> usize {
+    /// Runs what one fd's readiness calls for: the timerfd's expiry is consumed, the
+    /// signalfd's signals fire their threads, any other fd fires its I/O threads.
+    fn dispatch_ready(&mut self, r: OsReady, state: &mut S) -> usize {
         let tfd = self.timerfd.as_fd_raw();
         let sfd = self
             .ctx
@@ -1198,8 +1292,8 @@ impl<S> Loop<S> {
             .as_ref()
             .map_or(-1, |os| os.signalfd.as_raw_fd());
         let mut n = 0;
-        for ev in self.events.iter() {
-            let fd = ev.token().0 as RawFd;
+        {
+            let fd = r.fd;
             if fd == tfd {
                 // Consume the expiration count; the wheel decides what is due.
                 let mut buf = [0u8; 8];
@@ -1218,10 +1312,7 @@ impl<S> Loop<S> {
                     n += self.ctx.fire_signal(signo, state);
                 }
             } else {
-                let err = ev.is_error();
-                let readable = ev.is_readable() || ev.is_read_closed() || err;
-                let writable = ev.is_writable() || ev.is_write_closed() || err;
-                n += self.ctx.fire_io(fd, readable, writable, state);
+                n += self.ctx.fire_io(fd, r.readable, r.writable, state);
             }
         }
         n

@@ -137,6 +137,45 @@ pub(crate) fn send_signal(pid: i32, signo: i32, group: bool) -> io::Result<()> {
     Ok(())
 }
 
+/// `epoll_pwait2` (Linux 5.11): like `epoll_wait`, with a nanosecond timeout (`None`: wait
+/// for an event). mio's `poll` rounds its timeout up to whole milliseconds; the loop needs
+/// the exact deadline. Fills `buf` (up to its capacity) with the ready events.
+pub(crate) fn epoll_pwait2(
+    epfd: std::os::fd::RawFd,
+    buf: &mut Vec<libc::epoll_event>,
+    timeout: Option<std::time::Duration>,
+) -> io::Result<()> {
+    buf.clear();
+    let cap = libc::c_int::try_from(buf.capacity()).unwrap_or(libc::c_int::MAX);
+    let ts = timeout.map(|d| libc::timespec {
+        tv_sec: libc::time_t::try_from(d.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: d.subsec_nanos() as libc::c_long,
+    });
+    let tsp = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: `buf` has room for `cap` events and the kernel writes at most `cap`; `tsp` is
+    // null or points to a live timespec (64-bit on the targets we build for, as the kernel's
+    // __kernel_timespec); a null signal mask leaves the mask alone (its size is then unused).
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_epoll_pwait2,
+            epfd,
+            buf.as_mut_ptr(),
+            cap,
+            tsp,
+            std::ptr::null::<libc::sigset_t>(),
+            0usize,
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the kernel initialised the first `n` (≤ cap) events.
+    unsafe { buf.set_len(n as usize) };
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

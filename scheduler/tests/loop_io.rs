@@ -262,7 +262,18 @@ fn a_turn_fires_at_most_k_timers() {
 /// median of several tries, so a busy CI machine does not make it flaky), and never early.
 #[test]
 fn timer_precision_is_sub_millisecond() {
-    let mut l: Loop<Vec<i64>> = Loop::new().unwrap();
+    precision(Loop::new().unwrap());
+}
+
+/// The same through the fallback for kernels without `epoll_pwait2`: a timerfd.
+#[test]
+fn timer_precision_is_sub_millisecond_with_a_timerfd() {
+    let mut l = Loop::new().unwrap();
+    l.use_timerfd();
+    precision(l);
+}
+
+fn precision(mut l: Loop<Vec<i64>>) {
     let mut lateness = Vec::new();
     for _ in 0..9 {
         let deadline = MonotonicClock.now() + Duration::from_millis(5);
