@@ -7,6 +7,7 @@
 #![deny(unsafe_code)]
 
 pub mod bfd;
+pub mod check;
 pub mod config;
 pub mod daemon;
 pub mod lvs;

@@ -1,0 +1,441 @@
+//! The checker core (L1, sans-IO): every health checker of the configuration, its up/down
+//! state, and the mapping of its results onto the real servers of the IPVS engine
+//! ([`crate::lvs::Lvs`]). Reference §5.
+//!
+//! Each configured checker gets a [`CheckerId`], its index in configuration order
+//! (virtual server, real server, checker). A checker produces up/down results; the core
+//! applies keepalived's rules to them (`update_svr_checker_state`): a result equal to the
+//! current state changes nothing (but an alpha checker's first failure notifies the real
+//! server down), a different one flips the checker and the real server is told whether it
+//! is now alive, i.e. whether all of its checkers are up. An alpha checker starts down,
+//! any other up.
+//!
+//! Implemented kinds: BFD_CHECK ([`bfd`]), which has no probe and follows the Up/Down
+//! state of its `bfd_instance` ([`Checkers::on_bfd_state`]). The other kinds (TCP_CHECK,
+//! HTTP_GET, SSL_GET, SMTP_CHECK, DNS_CHECK, MISC_CHECK, UDP_CHECK, PING_CHECK, FILE_CHECK)
+//! are not implemented yet: they are listed by [`Checkers::unimplemented`] for the daemon
+//! to report once, and ignored, so a real server whose checkers are all of those counts as
+//! having none, which keepalived treats as always alive. A new kind adds a [`Machine`]
+//! variant holding its own sans-IO state and feeds its results to
+//! [`Checkers::set_result`].
+
+pub mod bfd;
+
+use crate::config::model::lvs::{Checker, CheckerKind, LvsConfig};
+use crate::lvs::{Lvs, LvsOptions, Output, RsKey, RsRef, VsKey};
+use std::collections::BTreeMap;
+
+/// keepalived's line when the checkers start (it has BFD support built in).
+pub const ACTIVATING_BFD_LINE: &str = "Activating BFD healthchecker";
+
+/// Names one checker: its index in configuration order. A reload renumbers; see
+/// [`Checkers::reload`] for the correspondence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CheckerId(pub u32);
+
+impl CheckerId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// What drives one checker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Machine {
+    /// BFD_CHECK: follows the named session.
+    Bfd(bfd::BfdCheck),
+    /// A kind not implemented yet: ignored, never up or down.
+    Ignored,
+}
+
+/// One checker and its state.
+#[derive(Clone, Debug)]
+struct CheckerState {
+    rs: RsRef,
+    /// keepalived's `FMT_RS` of its real server.
+    rs_name: String,
+    cfg: Checker,
+    machine: Machine,
+    up: bool,
+    /// It has produced a result.
+    has_run: bool,
+    /// It continues a checker of the previous configuration (during a reload).
+    migrated: bool,
+}
+
+impl CheckerState {
+    fn active(&self) -> bool {
+        self.machine != Machine::Ignored
+    }
+}
+
+/// A checker of a kind not implemented yet, which is ignored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnimplementedChecker {
+    pub id: CheckerId,
+    /// TCP_CHECK, HTTP_GET, ...
+    pub keyword: &'static str,
+    /// keepalived's `FMT_VS` and `FMT_RS`.
+    pub vs: String,
+    pub rs: String,
+}
+
+impl UnimplementedChecker {
+    /// Our line for it (keepalived has none: it implements them all).
+    pub fn log_line(&self) -> String {
+        format!(
+            "{} of service {} for VS {} is not implemented yet - ignoring it",
+            self.keyword, self.rs, self.vs
+        )
+    }
+}
+
+/// Every checker of a configuration.
+#[derive(Clone, Debug, Default)]
+pub struct Checkers {
+    checkers: Vec<CheckerState>,
+    /// The checkers of each real server, `[vs][rs]`: a range of ids.
+    by_rs: Vec<Vec<std::ops::Range<u32>>>,
+    /// The BFD_CHECK checkers following each session, in id order.
+    by_bfd: BTreeMap<String, Vec<CheckerId>>,
+    unimplemented: Vec<UnimplementedChecker>,
+}
+
+impl Checkers {
+    /// The checkers of `cfg`, in their start state (alpha down, others up).
+    pub fn new(cfg: &LvsConfig) -> Checkers {
+        let mut c = Checkers::default();
+        for (v, vs) in cfg.virtual_servers.iter().enumerate() {
+            let vs_name = vs.display_name();
+            let mut rss = Vec::with_capacity(vs.real_servers.len());
+            for (r, rs) in vs.real_servers.iter().enumerate() {
+                let start = c.checkers.len() as u32;
+                let rs_name = rs.display_name(vs);
+                for ck in &rs.checkers {
+                    let id = CheckerId(c.checkers.len() as u32);
+                    let machine = match &ck.kind {
+                        CheckerKind::Bfd(b) => {
+                            c.by_bfd.entry(b.name.clone()).or_default().push(id);
+                            Machine::Bfd(bfd::BfdCheck::new(b))
+                        }
+                        other => {
+                            c.unimplemented.push(UnimplementedChecker {
+                                id,
+                                keyword: other.keyword(),
+                                vs: vs_name.clone(),
+                                rs: rs_name.clone(),
+                            });
+                            Machine::Ignored
+                        }
+                    };
+                    c.checkers.push(CheckerState {
+                        rs: RsRef { vs: v, rs: r },
+                        rs_name: rs_name.clone(),
+                        up: !ck.alpha,
+                        has_run: false,
+                        migrated: false,
+                        cfg: ck.clone(),
+                        machine,
+                    });
+                }
+                rss.push(start..c.checkers.len() as u32);
+            }
+            c.by_rs.push(rss);
+        }
+        c
+    }
+
+    /// Number of checkers (implemented or not).
+    pub fn len(&self) -> usize {
+        self.checkers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.checkers.is_empty()
+    }
+
+    /// Whether every running checker of `rs` is up (true when it has none).
+    pub fn rs_alive(&self, rs: RsRef) -> bool {
+        self.rs_checkers(rs).iter().all(|c| !c.active() || c.up)
+    }
+
+    /// Whether checker `id` is up (`None`: no such checker, or ignored).
+    pub fn is_up(&self, id: CheckerId) -> Option<bool> {
+        let c = self.checkers.get(id.index())?;
+        c.active().then_some(c.up)
+    }
+
+    /// The real server checker `id` checks.
+    pub fn real_server(&self, id: CheckerId) -> Option<RsRef> {
+        Some(self.checkers.get(id.index())?.rs)
+    }
+
+    /// What drives checker `id`.
+    pub fn machine(&self, id: CheckerId) -> Option<&Machine> {
+        Some(&self.checkers.get(id.index())?.machine)
+    }
+
+    /// The checkers of kinds not implemented yet, which are ignored: for the daemon to
+    /// report once at load.
+    pub fn unimplemented(&self) -> &[UnimplementedChecker] {
+        &self.unimplemented
+    }
+
+    /// One line per kind not implemented yet, with how many checkers of it are ignored.
+    pub fn unimplemented_summary(&self) -> Vec<String> {
+        let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+        for u in &self.unimplemented {
+            *counts.entry(u.keyword).or_default() += 1;
+        }
+        counts
+            .into_iter()
+            .map(|(k, n)| {
+                format!(
+                    "{k} is not implemented yet - ignoring {n} checker{}",
+                    if n == 1 { "" } else { "s" }
+                )
+            })
+            .collect()
+    }
+
+    /// The checkers of real server `rs`.
+    fn rs_checkers(&self, rs: RsRef) -> &[CheckerState] {
+        match self.by_rs.get(rs.vs).and_then(|v| v.get(rs.rs)) {
+            Some(r) => &self.checkers[r.start as usize..r.end as usize],
+            None => &[],
+        }
+    }
+
+    /// A result of checker `id`: up or down. Applies keepalived's rules (see the module
+    /// documentation) and tells `lvs` when the real server's health changes.
+    pub fn set_result(&mut self, id: CheckerId, up: bool, lvs: &mut Lvs, out: &mut Output) {
+        let Some(c) = self.checkers.get_mut(id.index()) else {
+            return;
+        };
+        if !c.active() || lvs.is_stopped() {
+            return;
+        }
+        let rs = c.rs;
+        if c.up == up {
+            if !c.has_run {
+                c.has_run = true;
+                if c.cfg.alpha || !up {
+                    lvs.notify_rs(rs, out);
+                }
+            }
+            return;
+        }
+        c.has_run = true;
+        c.up = up;
+        let alive = self.rs_alive(rs);
+        lvs.set_rs_alive(rs, alive, out);
+    }
+
+    /// Moves to configuration `new`, before `lvs` does (it reads the real servers' old
+    /// health from `lvs`). A checker of a real server that stays (same virtual server,
+    /// same address and port) keeps its state when the old real server had a checker of
+    /// the same kind and settings, so the real server keeps its health. A checker new to a
+    /// real server that stays starts up, unless it is alpha and the real server is not
+    /// alive or has a failed checker (keepalived: a new alpha checker does not take an
+    /// alive real server down before it has run). Checkers of new real servers start as at
+    /// start. Returns, for each old checker, the new checker that continues it.
+    pub fn reload(&mut self, new: &LvsConfig, lvs: &Lvs) -> Vec<Option<CheckerId>> {
+        let mut next = Checkers::new(new);
+        let mut map = vec![None; self.checkers.len()];
+        for (v, vs) in new.virtual_servers.iter().enumerate() {
+            let vs_key = VsKey::of(vs);
+            for (r, rs) in vs.real_servers.iter().enumerate() {
+                let Some(old_rs) = lvs.find_rs(&vs_key, &RsKey::of(rs)) else {
+                    continue;
+                };
+                let old_alive = lvs.rs_alive(old_rs).unwrap_or(true);
+                let range = next.by_rs[v][r].clone();
+                self.migrate(old_rs, old_alive, &mut next, range, &mut map);
+            }
+        }
+        for c in &mut next.checkers {
+            c.migrated = false;
+        }
+        *self = next;
+        map
+    }
+
+    /// Carries the state of the checkers of `old_rs` over to the new checkers `range`.
+    fn migrate(
+        &self,
+        old_rs: RsRef,
+        old_alive: bool,
+        next: &mut Checkers,
+        range: std::ops::Range<u32>,
+        map: &mut [Option<CheckerId>],
+    ) {
+        let old_range = match self.by_rs.get(old_rs.vs).and_then(|v| v.get(old_rs.rs)) {
+            Some(r) => r.clone(),
+            None => 0..0,
+        };
+        let mut used = vec![false; old_range.len()];
+        for n in range.clone() {
+            let nc = &next.checkers[n as usize];
+            let found = old_range.clone().position(|o| {
+                let oc = &self.checkers[o as usize];
+                !used[(o - old_range.start) as usize]
+                    && oc.cfg.kind == nc.cfg.kind
+                    && oc.cfg.conn == nc.cfg.conn
+            });
+            if let Some(i) = found {
+                used[i] = true;
+                let o = old_range.start as usize + i;
+                map[o] = Some(CheckerId(n));
+                let (up, has_run) = (self.checkers[o].up, self.checkers[o].has_run);
+                let nc = &mut next.checkers[n as usize];
+                nc.up = up;
+                nc.has_run = has_run;
+                nc.migrated = true;
+            }
+        }
+        let news = &mut next.checkers[range.start as usize..range.end as usize];
+        let failed = news.iter().any(|c| c.active() && c.migrated && !c.up);
+        for c in news.iter_mut().filter(|c| c.active() && !c.migrated) {
+            c.up = !(c.cfg.alpha && (failed || !old_alive));
+        }
+    }
+}
+
+/// The checker side of the daemon in one piece: the IPVS engine and the checkers that
+/// feed it, kept in step (built, reloaded and stopped together).
+#[derive(Clone, Debug)]
+pub struct Healthcheckers {
+    lvs: Lvs,
+    checkers: Checkers,
+}
+
+impl Healthcheckers {
+    pub fn new(cfg: &LvsConfig, opts: LvsOptions) -> Healthcheckers {
+        let checkers = Checkers::new(cfg);
+        let lvs = Lvs::new(cfg, opts, |r| checkers.rs_alive(r));
+        Healthcheckers { lvs, checkers }
+    }
+
+    /// Installs the table (see [`Lvs::start`]) and logs "Activating BFD healthchecker".
+    pub fn start(&mut self, out: &mut Output) {
+        log::info!(target: "check", "{ACTIVATING_BFD_LINE}");
+        self.lvs.start(out);
+    }
+
+    /// A `bfd_instance` reported to the checkers went Up (`up`) or anything else.
+    pub fn on_bfd_state(&mut self, name: &str, up: bool, out: &mut Output) {
+        self.checkers.on_bfd_state(name, up, &mut self.lvs, out);
+    }
+
+    /// A result of checker `id` (for checker kinds driven from outside the core).
+    pub fn set_result(&mut self, id: CheckerId, up: bool, out: &mut Output) {
+        self.checkers.set_result(id, up, &mut self.lvs, out);
+    }
+
+    /// Moves both to `new` (see [`Checkers::reload`] and [`Lvs::reload`]); returns the
+    /// new id of each old checker.
+    pub fn reload(&mut self, new: &LvsConfig, out: &mut Output) -> Vec<Option<CheckerId>> {
+        let map = self.checkers.reload(new, &self.lvs);
+        let checkers = &self.checkers;
+        self.lvs.reload(new, |r| checkers.rs_alive(r), out);
+        map
+    }
+
+    /// See [`Lvs::shutdown`].
+    pub fn shutdown(&mut self, out: &mut Output) {
+        self.lvs.shutdown(out);
+    }
+
+    pub fn lvs(&self) -> &Lvs {
+        &self.lvs
+    }
+
+    pub fn checkers(&self) -> &Checkers {
+        &self.checkers
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lvs::engine::tests::lvs_cfg;
+
+    const BFD: &str = "bfd_instance B1 {\n neighbor_ip 10.0.0.2\n}\n\
+        bfd_instance B2 {\n neighbor_ip 10.0.0.3\n}\n";
+
+    fn vs(rs: &str) -> String {
+        format!(
+            "{BFD}virtual_server 10.0.0.1 80 {{\n lb_algo rr\n lb_kind NAT\n protocol TCP\n{rs}}}\n"
+        )
+    }
+
+    #[test]
+    fn ids_start_states_and_ignored() {
+        let cfg = lvs_cfg(&vs(
+            " real_server 10.0.0.2 80 {\n  BFD_CHECK {\n   name B1\n   alpha\n  }\n  TCP_CHECK {\n  }\n }\n\
+             real_server 10.0.0.3 80 {\n  BFD_CHECK {\n   name B2\n  }\n }\n",
+        ));
+        let c = Checkers::new(&cfg);
+        assert_eq!(c.len(), 3);
+        assert_eq!(c.is_up(CheckerId(0)), Some(false));
+        assert_eq!(c.is_up(CheckerId(1)), None);
+        assert_eq!(c.is_up(CheckerId(2)), Some(true));
+        assert_eq!(c.is_up(CheckerId(3)), None);
+        assert_eq!(c.real_server(CheckerId(2)), Some(RsRef { vs: 0, rs: 1 }));
+        assert!(!c.rs_alive(RsRef { vs: 0, rs: 0 }));
+        assert!(c.rs_alive(RsRef { vs: 0, rs: 1 }));
+        assert!(c.rs_alive(RsRef { vs: 5, rs: 5 }));
+        assert_eq!(
+            c.machine(CheckerId(0)),
+            Some(&Machine::Bfd(bfd::BfdCheck { name: "B1".into() }))
+        );
+        assert_eq!(c.machine(CheckerId(1)), Some(&Machine::Ignored));
+        // A result for an ignored checker changes nothing.
+        let mut lvs = Lvs::new(&cfg, LvsOptions::default(), |r| c.rs_alive(r));
+        let mut c = c;
+        let mut out = Output::new();
+        lvs.start(&mut out);
+        out.clear();
+        c.set_result(CheckerId(1), false, &mut lvs, &mut out);
+        c.set_result(CheckerId(99), false, &mut lvs, &mut out);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn reload_new_alpha_checker() {
+        let one = " real_server 10.0.0.2 80 {\n  BFD_CHECK {\n   name B1\n  }\n }\n";
+        let two = " real_server 10.0.0.2 80 {\n  BFD_CHECK {\n   name B1\n  }\n  \
+                   BFD_CHECK {\n   name B2\n   alpha\n  }\n }\n";
+        let mut h = Healthcheckers::new(&lvs_cfg(&vs(one)), LvsOptions::default());
+        let mut out = Output::new();
+        h.start(&mut out);
+        // Alive: a new alpha checker does not take it down.
+        out.clear();
+        let map = h.reload(&lvs_cfg(&vs(two)), &mut out);
+        assert_eq!(map, vec![Some(CheckerId(0))]);
+        assert!(out.ops.is_empty(), "{:?}", out.ops);
+        assert_eq!(h.checkers().is_up(CheckerId(1)), Some(true));
+        // Failing: a new alpha checker starts down, and stays down after B1 recovers.
+        h.reload(&lvs_cfg(&vs(one)), &mut out);
+        h.on_bfd_state("B1", false, &mut out);
+        h.reload(&lvs_cfg(&vs(two)), &mut out);
+        assert_eq!(h.checkers().is_up(CheckerId(1)), Some(false));
+        out.clear();
+        h.on_bfd_state("B1", true, &mut out);
+        assert!(out.ops.is_empty(), "{:?}", out.ops);
+        h.on_bfd_state("B2", true, &mut out);
+        assert_eq!(out.ops.len(), 1);
+        // The checker removed: the real server is alive again without it.
+        h.on_bfd_state("B2", false, &mut out);
+        out.clear();
+        h.reload(&lvs_cfg(&vs(one)), &mut out);
+        assert_eq!(out.ops.len(), 1, "{:?}", out.ops);
+        assert_eq!(
+            out.log_lines(),
+            vec![
+                "Adding service [10.0.0.2]:tcp:80 to VS [10.0.0.1]:tcp:80".to_string(),
+                "Gained quorum 1+0=1 <= 1 for VS [10.0.0.1]:tcp:80".to_string()
+            ]
+        );
+    }
+}
