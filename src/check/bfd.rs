@@ -1,8 +1,8 @@
 //! BFD_CHECK (reference §5, §6): no probe of its own; the checker follows the Up/Down
 //! state of the named `bfd_instance`, as the BFD side reports it to the checkers (anything
 //! but Up counts as Down). Every BFD_CHECK naming the session moves with it; each one that
-//! changes (or hears its first event) logs keepalived's "BFD check of [NAME] RS(RS) is
-//! UP|DOWN" and feeds the result to its real server.
+//! changes (or hears its first event) logs keepalived's `BFD check of [NAME] RS(RS) is
+//! UP|DOWN` and feeds the result to its real server.
 
 use super::{CheckerId, Checkers, Machine};
 use crate::config::model::lvs;
