@@ -14,7 +14,7 @@
 #![allow(clippy::disallowed_methods)]
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -26,6 +26,10 @@ use keepalived_rs::os::ipvs::{
 };
 use keepalived_rs::os::netlink::errno;
 
+mod common;
+
+use common::vm::{run_vm, vm_ready};
+
 const IN_VM: &str = "KVRS_IN_VM";
 const GUEST_TEST: &str = "ipvs_vm_guest";
 
@@ -35,29 +39,9 @@ fn in_vm() -> bool {
 
 // --- host side ---------------------------------------------------------------------------
 
-fn vm_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vm/ipvs-vm.sh")
-}
-
-/// True if the VM can boot; otherwise says why and skips, or fails with KVRS_REQUIRE_E2E=1.
-fn vm_ready() -> bool {
-    let out = Command::new(vm_script()).arg("check").output();
-    let why = match out {
-        Ok(o) if o.status.success() => return true,
-        Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
-        Err(e) => format!("{}: {e}", vm_script().display()),
-    };
-    let msg = format!("END-TO-END TEST ipvs_in_qemu_vm CANNOT RUN: {why}");
-    if std::env::var("KVRS_REQUIRE_E2E").as_deref() == Ok("1") {
-        panic!("{msg} (KVRS_REQUIRE_E2E=1: this is a failure)");
-    }
-    eprintln!("\n*** {msg} -- NOT RUN ***\n");
-    false
-}
-
 #[test]
 fn ipvs_in_qemu_vm() {
-    if in_vm() || !vm_ready() {
+    if in_vm() || !vm_ready("ipvs_in_qemu_vm") {
         return;
     }
     let exe = std::env::current_exe().expect("test executable");
@@ -71,23 +55,10 @@ fn ipvs_in_qemu_vm() {
         ),
     )
     .expect("write guest script");
-    let start = Instant::now();
-    let out = Command::new(vm_script())
-        .arg("run")
-        .arg(&guest)
-        .arg(&exe)
-        .env("IPVS_VM_TIMEOUT", "100")
-        .output();
+    let (code, log) = run_vm(&guest, &[&exe]);
     let _ = std::fs::remove_file(&guest);
-    let out = out.expect("run tests/vm/ipvs-vm.sh");
-    let log = String::from_utf8_lossy(&out.stdout);
-    eprintln!(
-        "{log}{}\nVM run took {:.1} s",
-        String::from_utf8_lossy(&out.stderr),
-        start.elapsed().as_secs_f64()
-    );
     assert_eq!(
-        out.status.code(),
+        code,
         Some(0),
         "the guest test failed (99: the VM gave no result)"
     );

@@ -28,8 +28,7 @@ pub struct BfdEvent {
     pub up: bool,
     /// `track_bfd` in VRRP instances should hear of it (`vrrp` or neither keyword).
     pub to_vrrp: bool,
-    /// `BFD_CHECK` checkers should hear of it (`checker` or neither keyword). No checker
-    /// consumes it yet.
+    /// `BFD_CHECK` checkers should hear of it (`checker` or neither keyword).
     pub to_checker: bool,
 }
 
@@ -169,13 +168,22 @@ impl BfdService {
                     }
                     let remote = s.map_or(Diag::NoDiagnostic, |s| s.remote_diag());
                     log_change(&name, from, to, diag, remote);
+                    // As keepalived tells its consumers: on entering Up, and on falling
+                    // from Up to Down unless the neighbour signalled AdminDown (RFC 5880
+                    // §6.8.16: an administrative shutdown is not a path failure). Init and
+                    // our own AdminDown say nothing.
+                    let remote_admin = s.is_some_and(|s| s.remote_state() == State::AdminDown);
+                    let tell = to == State::Up
+                        || (from == State::Up && to == State::Down && !remote_admin);
                     let cfg = self.config.iter().find(|c| c.name == name);
-                    self.events.push(BfdEvent {
-                        up: to == State::Up,
-                        to_vrrp: cfg.map_or(true, BfdInstance::to_vrrp),
-                        to_checker: cfg.map_or(true, BfdInstance::to_checker),
-                        name,
-                    });
+                    if tell {
+                        self.events.push(BfdEvent {
+                            up: to == State::Up,
+                            to_vrrp: cfg.map_or(true, BfdInstance::to_vrrp),
+                            to_checker: cfg.map_or(true, BfdInstance::to_checker),
+                            name,
+                        });
+                    }
                 }
             }
         }
@@ -581,8 +589,9 @@ fn after(ctx: &mut C, d: &mut Daemon) {
         .unwrap_or_default();
     let mut fed = false;
     for e in events {
-        // Checker consumers (BFD_CHECK) do not exist yet; the event carries `to_checker`
-        // for them.
+        if e.to_checker {
+            super::lvs::on_bfd(ctx, d, &e.name, e.up);
+        }
         if d.vrrp.is_none() {
             continue;
         }

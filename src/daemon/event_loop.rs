@@ -45,6 +45,8 @@ pub fn run(daemon: &mut Daemon) -> std::io::Result<()> {
     if daemon.current.config.has_vrrp() && !daemon.opts.check_only {
         start_vrrp(&mut lp, daemon);
     }
+    // The checkers first: a BFD session that comes Up at once finds its BFD_CHECKs.
+    super::lvs::start(&mut lp, daemon);
     super::bfd::start(&mut lp, daemon);
     tune(daemon);
     lp.run(daemon)
@@ -391,6 +393,7 @@ fn reload(ctx: &mut C, d: &mut Daemon) {
         }
         (false, false) => {}
     }
+    super::lvs::reload(ctx, d);
     super::bfd::reload(ctx, d);
     tune(d);
 }
@@ -425,5 +428,6 @@ fn stop(ctx: &mut C, d: &mut Daemon) {
         env.cleanup();
     }
     super::bfd::stop(ctx, d);
+    super::lvs::stop(ctx, d);
     ctx.stop();
 }

@@ -43,6 +43,9 @@ pub struct Daemon {
     pub bfd: Option<super::bfd::BfdService>,
     /// The BFD set's one wheel entry and the deadline it is armed for.
     pub bfd_timer: Option<(scheduler::ThreadId, scheduler::Instant)>,
+    /// The checker side (IPVS and the checkers), when the configuration has virtual servers
+    /// and `-P` was not given (keepalived's checker child).
+    pub lvs: Option<super::lvs::LvsService>,
 }
 
 /// The pid files this run writes: the main one always; the VRRP, checkers and BFD ones when
@@ -145,6 +148,7 @@ impl Daemon {
             recorder: None,
             bfd: None,
             bfd_timer: None,
+            lvs: None,
         })
     }
 

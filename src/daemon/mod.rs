@@ -10,6 +10,7 @@ pub mod lifecycle;
 pub mod linux;
 pub mod load;
 pub mod log;
+pub mod lvs;
 pub mod notify;
 pub mod pidfile;
 pub mod record;

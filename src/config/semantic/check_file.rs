@@ -131,7 +131,7 @@ struct BfdBuild<'a> {
 
 fn bfd_table<'a>() -> Vec<Kw<BfdBuild<'a>>> {
     vec![
-        Kw::accepted(
+        Kw::new(
             "name",
             Tier::T3,
             |c: &mut Ctx<'_>, n: &Node, s: &mut BfdBuild<'_>| {
@@ -166,7 +166,7 @@ fn bfd_table<'a>() -> Vec<Kw<BfdBuild<'a>>> {
                 }
             },
         ),
-        Kw::accepted("alpha", Tier::T3, |c, n, s| {
+        Kw::new("alpha", Tier::T3, |c, n, s| {
             if s.cb.dropped {
                 return;
             }

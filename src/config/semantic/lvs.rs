@@ -1303,7 +1303,7 @@ fn rs_table() -> Vec<Kw<RsBuild>> {
         Kw::accepted("UDP_CHECK", T3, super::check_udp::udp_check),
         Kw::accepted("PING_CHECK", T3, ck::ping_check),
         Kw::accepted("FILE_CHECK", T3, super::check_file::file_check),
-        Kw::accepted("BFD_CHECK", T3, super::check_file::bfd_check),
+        Kw::new("BFD_CHECK", T3, super::check_file::bfd_check),
     ]
 }
 

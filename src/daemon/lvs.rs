@@ -1,0 +1,278 @@
+//! The checker side of the daemon (keepalived's checker child): the IPVS engine and the
+//! checkers that feed it (`check::Healthcheckers`), in this process and loop, and the
+//! kernel's IPVS table they drive through `os::ipvs`.
+//!
+//! Real servers follow their checkers: today `BFD_CHECK`, fed in the same turn a BFD session
+//! changes state (keepalived carries that over a pipe between two processes). The other
+//! checker kinds are reported once at start as not implemented yet and are ignored.
+//!
+//! Without IPVS in the kernel the engine still runs (states, logs) and the error is logged
+//! once; keepalived's checker child fails its start the same way.
+
+use super::lifecycle::Daemon;
+use super::notify::{Fifo, ScriptRun};
+use crate::check::Healthcheckers;
+use crate::config::model::global::LvsFlushOnStop;
+use crate::config::model::{Config, Script};
+use crate::lvs::event::Output;
+use crate::lvs::{IpvsOp, LvsOptions};
+use crate::os::ipvs::Ipvs;
+use log::{error, info, warn};
+use scheduler::Ctx;
+
+type C = Ctx<Daemon>;
+
+/// The checker side while it runs.
+pub struct LvsService {
+    hc: Healthcheckers,
+    ipvs: Option<Ipvs>,
+    out: Output,
+    /// `notify_fifo` and `lvs_notify_fifo`.
+    fifos: Vec<Fifo>,
+    /// Operations the kernel refused.
+    pub ipvs_errors: u64,
+}
+
+impl LvsService {
+    pub fn healthcheckers(&self) -> &Healthcheckers {
+        &self.hc
+    }
+
+    /// Hands the engine's operations to the kernel and its events to the log (the engine
+    /// already logged keepalived's line for each).
+    fn apply(&mut self) {
+        for op in self.out.ops.drain(..) {
+            let Some(ipvs) = self.ipvs.as_mut() else {
+                continue;
+            };
+            if let Err(e) = ipvs.apply(&op) {
+                self.ipvs_errors += 1;
+                error!(target: "lvs", "IPVS: {e}");
+                // A destination that is already there (left by a killed run) is made to
+                // match instead.
+                if let IpvsOp::AddDest(k, dest) = &op {
+                    if crate::os::netlink::errno(&e) == Some(libc::EEXIST) {
+                        let _ = ipvs.apply(&IpvsOp::EditDest(*k, dest.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The events' notify scripts (`notify_up`, `notify_down`, `quorum_up`,
+    /// `quorum_down`), to start, and their notify FIFO lines.
+    fn take_notifies(&mut self, cfg: &Config) -> (Vec<ScriptRun>, Vec<String>) {
+        let mut runs = Vec::new();
+        let mut lines = Vec::new();
+        for ev in self.out.events.drain(..) {
+            if let Some(s) = ev.script() {
+                match script_run(s, cfg) {
+                    Ok(r) => runs.push(r),
+                    Err(e) => warn!(target: "check", "cannot run {:?}: {e}", s.command),
+                }
+            }
+            if let Some(l) = ev.fifo_line() {
+                lines.push(l);
+            }
+        }
+        (runs, lines)
+    }
+}
+
+/// How a checker-side script runs: its argv split as keepalived splits it, as its own user,
+/// else `script_user`, else root.
+fn script_run(s: &Script, cfg: &Config) -> Result<ScriptRun, String> {
+    let argv = crate::config::lexer::split_script_argv(&s.command)?;
+    if argv.is_empty() {
+        return Err("empty command".into());
+    }
+    let (uid, gid) = match &s.user {
+        Some(u) => {
+            let user = nix::unistd::User::from_name(u)
+                .ok()
+                .flatten()
+                .ok_or_else(|| format!("unknown user {u}"))?;
+            let gid = match &s.group {
+                Some(g) => nix::unistd::Group::from_name(g.trim_start_matches(':'))
+                    .ok()
+                    .flatten()
+                    .ok_or_else(|| format!("unknown group {g}"))?
+                    .gid
+                    .as_raw(),
+                None => user.gid.as_raw(),
+            };
+            (user.uid.as_raw(), gid)
+        }
+        None => cfg
+            .global
+            .script_user
+            .as_ref()
+            .map_or((0, 0), |u| (u.uid, u.gid)),
+    };
+    Ok(ScriptRun { argv, uid, gid })
+}
+
+/// Starts the scripts (not waited for; the loop reaps them) and writes the FIFO lines.
+fn notify(ctx: &mut C, d: &mut Daemon) {
+    let cfg = &d.current.config;
+    let Some((runs, lines)) = d.lvs.as_mut().map(|s| s.take_notifies(cfg)) else {
+        return;
+    };
+    for run in runs {
+        let mut cmd = super::notify::command(&run);
+        if let Err(e) = ctx.spawn_child(&mut cmd, None, |_, _: &mut Daemon, _| {}) {
+            warn!(target: "check", "cannot run {:?}: {e}", run.argv);
+        }
+    }
+    write_lines(d, &lines);
+}
+
+/// Whether the configuration asks for the checker side (`-P` runs VRRP only).
+pub fn wanted(d: &Daemon) -> bool {
+    d.current.config.has_lvs() && !d.opts.vrrp_only
+}
+
+fn options(d: &Daemon) -> LvsOptions {
+    LvsOptions {
+        rs_init_notifies: d.current.config.global.rs_init_notifies,
+    }
+}
+
+/// Opens IPVS, builds the engine and installs the table.
+pub(super) fn start(ctx: &mut C, d: &mut Daemon) {
+    if !wanted(d) || d.lvs.is_some() {
+        return;
+    }
+    let ipvs = match Ipvs::open() {
+        Ok(mut i) => {
+            if d.current.config.global.lvs_flush {
+                if let Err(e) = i.flush() {
+                    error!(target: "lvs", "IPVS: flush: {e}");
+                }
+            }
+            Some(i)
+        }
+        Err(e) => {
+            error!(target: "lvs", "IPVS: Can't initialize ipvs: {e}");
+            None
+        }
+    };
+    let cfg = &d.current.config.lvs;
+    let mut hc = Healthcheckers::new(cfg, options(d));
+    for line in hc.checkers().unimplemented_summary() {
+        warn!(target: "check", "{line}");
+    }
+    let mut out = Output::new();
+    hc.start(&mut out);
+    let mut svc = LvsService {
+        hc,
+        ipvs,
+        out,
+        fifos: open_fifos(&d.current.config),
+        ipvs_errors: 0,
+    };
+    svc.apply();
+    info!(
+        target: "check",
+        "checkers: {} virtual server(s) started",
+        d.current.config.lvs.virtual_servers.len()
+    );
+    d.lvs = Some(svc);
+    notify(ctx, d);
+}
+
+/// A BFD session reported to the checkers changed state.
+pub(super) fn on_bfd(ctx: &mut C, d: &mut Daemon, name: &str, up: bool) {
+    if let Some(svc) = d.lvs.as_mut() {
+        let mut out = std::mem::take(&mut svc.out);
+        svc.hc.on_bfd_state(name, up, &mut out);
+        svc.out = out;
+        svc.apply();
+    }
+    notify(ctx, d);
+}
+
+/// SIGHUP, after the new configuration was accepted: the table is diffed, real servers kept
+/// keep their health.
+pub(super) fn reload(ctx: &mut C, d: &mut Daemon) {
+    match (d.lvs.is_some(), wanted(d)) {
+        (false, true) => start(ctx, d),
+        (true, false) => {
+            stop(ctx, d);
+            d.lvs = None;
+        }
+        (true, true) => {
+            let cfg = d.current.config.lvs.clone();
+            if let Some(svc) = d.lvs.as_mut() {
+                let mut out = std::mem::take(&mut svc.out);
+                svc.hc.reload(&cfg, &mut out);
+                svc.out = out;
+                svc.apply();
+                svc.fifos = open_fifos(&d.current.config);
+            }
+            notify(ctx, d);
+        }
+        (false, false) => {}
+    }
+}
+
+/// SIGTERM: the services and destinations we installed are removed (`-I` keeps them;
+/// `lvs_flush_on_stop` flushes instead).
+pub(super) fn stop(_ctx: &mut C, d: &mut Daemon) {
+    let keep = d.opts.dont_release_ipvs;
+    let flush = d.current.config.global.lvs_flush_on_stop;
+    let Some(svc) = d.lvs.as_mut() else {
+        return;
+    };
+    let mut out = std::mem::take(&mut svc.out);
+    svc.hc.shutdown(&mut out);
+    if keep {
+        out.ops.clear();
+    } else if flush == Some(LvsFlushOnStop::All) {
+        out.ops.clear();
+        if let Some(i) = svc.ipvs.as_mut() {
+            if let Err(e) = i.flush() {
+                error!(target: "lvs", "IPVS: flush: {e}");
+            }
+        }
+    }
+    svc.out = out;
+    svc.apply();
+    // Scripts of a shutdown (omega) outlive us if need be.
+    let cfg = &d.current.config;
+    if let Some((runs, lines)) = d.lvs.as_mut().map(|s| s.take_notifies(cfg)) {
+        for run in runs {
+            let _ = super::notify::command(&run).spawn();
+        }
+        write_lines(d, &lines);
+    }
+}
+
+fn write_lines(d: &mut Daemon, lines: &[String]) {
+    if let Some(svc) = d.lvs.as_mut() {
+        for f in &mut svc.fifos {
+            for l in lines {
+                f.write_line(l);
+            }
+        }
+    }
+}
+
+/// The checker side's notify FIFOs: the global `notify_fifo` and `lvs_notify_fifo` (as
+/// keepalived's checker child writes to both).
+fn open_fifos(cfg: &Config) -> Vec<Fifo> {
+    let g = &cfg.global;
+    let mut v = Vec::new();
+    for f in [&g.notify_fifo, &g.lvs_notify_fifo].into_iter().flatten() {
+        let owner = f
+            .user
+            .as_deref()
+            .and_then(|u| nix::unistd::User::from_name(u).ok().flatten())
+            .map_or((0, 0), |u| (u.uid.as_raw(), u.gid.as_raw()));
+        match Fifo::open(std::path::Path::new(&f.path), owner.0, owner.1) {
+            Ok(fifo) => v.push(fifo),
+            Err(e) => warn!(target: "check", "cannot open notify FIFO {}: {e}", f.path),
+        }
+    }
+    v
+}
