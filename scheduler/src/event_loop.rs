@@ -52,9 +52,11 @@
 //! `epoll_pwait2` (Linux 5.11) on mio's epoll instance instead, with a nanosecond timeout to
 //! the wheel's next deadline, and dispatches the raw events itself (mio's token is the epoll
 //! data, the fd number here). The timer slack of the thread is set to 1 ns, so the kernel does
-//! not defer the wake-up by its default 50 µs. A wake-up thus costs one system call, where a
-//! timerfd costs three (the wait, reading the expiry, re-arming it): on a virtualised host,
-//! where each system call is a world switch, that is most of an idle daemon's CPU time.
+//! not defer the wake-up by its default 50 µs; it may still end a timeout late by 0.1 % of its
+//! length, so only waits up to 16 ms (one wheel tick of slack) go that way, and a longer one
+//! arms a timerfd at the deadline (absolute, CLOCK_MONOTONIC, `TFD_TIMER_ABSTIME`) and waits
+//! for it. A short wake-up, the common one at BFD or fast VRRP rates, thus costs one system
+//! call where a timerfd costs three (the wait, reading the expiry, re-arming it).
 //! With the default 16 µs tick a timer fires within 16 µs plus the kernel's wake-up latency
 //! (`sched-bench` measures it). The deadline waited for is exact unless the earliest timers
 //! share a higher-level wheel slot with more than 32 others; then the loop wakes once, early,
@@ -129,6 +131,11 @@ use crate::wheel::{TimerId, TimerWheel, DEFAULT_TICK};
 /// Arming the timerfd scans at most this many entries of a higher-level wheel slot to find the
 /// exact next expiry; beyond that it wakes at the slot's cascade point instead.
 const TIMERFD_SCAN: usize = 32;
+
+/// The longest wait given to `epoll_pwait2` as its timeout. The kernel may end a timeout
+/// late by 0.1 % of its length (`select_estimate_accuracy`, unless the thread is real-time),
+/// so up to here that is at most one 16 µs wheel tick; longer waits arm the timerfd.
+const PWAIT2_MAX: Duration = Duration::from_millis(16);
 
 /// Default bound on timers fired per turn (K).
 pub const DEFAULT_MAX_TIMERS_PER_TURN: usize = 256;
@@ -1196,8 +1203,14 @@ impl<S> Loop<S> {
             let wait = if due_now {
                 Some(Duration::ZERO)
             } else {
-                let to_next =
+                let mut to_next =
                     next.map(|t| Duration::from_micros(t.as_micros() - self.ctx.now.as_micros()));
+                if to_next.is_some_and(|d| d > PWAIT2_MAX) {
+                    // The kernel lets a timeout run late by 0.1 % of its length: a long wait
+                    // goes to the exact timerfd instead.
+                    self.arm_timerfd(next)?;
+                    to_next = None;
+                }
                 match (to_next, max_wait) {
                     (Some(a), Some(b)) => Some(a.min(b)),
                     (a, b) => a.or(b),
