@@ -40,6 +40,11 @@ pub trait Env {
         ttl: u8,
         packet: &[u8],
     );
+    /// Sends what [`Env::send_advert`] queued, if it queues: an environment may hold the
+    /// adverts of one outbox back to send them in one system call. The engine's caller calls
+    /// it at the end of each outbox and before any other side effect, so the order on the
+    /// wire and against addresses, GARPs and notifies is the outbox's.
+    fn flush_sends(&mut self) {}
     /// Adds a VIP or excluded VIP.
     fn add_address(&mut self, ifindex: u32, vip: &VipSpec);
     /// Removes one; `may_be_absent` for the start-up cleanup of a previous run's VIPs.

@@ -161,6 +161,28 @@ pub struct LinuxEnv {
     vip_filter: crate::os::nft::VipFilter,
     /// BFD receive sockets and per-session send sockets.
     pub bfd: super::bfd::BfdSockets,
+    /// Adverts of the outbox being performed, sent together by `flush_sends`.
+    pending: PendingAdverts,
+}
+
+/// Adverts held back until the end of an outbox (or its next other side effect), so that a
+/// master's burst leaves in one `sendmmsg` per socket instead of one `sendto` each.
+#[derive(Default)]
+struct PendingAdverts {
+    /// The packets, one after the other.
+    bytes: Vec<u8>,
+    /// (socket key, destination, source, end of the packet in `bytes`).
+    items: Vec<(SocketKey, IpAddr, IpAddr, usize)>,
+}
+
+/// A VRRP socket's key in [`LinuxEnv::sockets`]: (ifindex, family, protocol).
+type SocketKey = (u32, u8, u8);
+
+/// The socket an advert leaves by: (ifindex, family, protocol). An IPv4 datagram carrying
+/// AH (protocol 51) goes out of the AH socket.
+fn socket_key(ifindex: u32, family: Family, packet: &[u8]) -> SocketKey {
+    let ah = family == Family::Ipv4 && packet.get(9) == Some(&51);
+    (ifindex, fam_key(family), if ah { 51 } else { 112 })
 }
 
 fn fam_key(f: Family) -> u8 {
@@ -196,6 +218,7 @@ impl LinuxEnv {
             vmacs_in_use: Vec::new(),
             vip_filter: crate::os::nft::VipFilter::default(),
             bfd: super::bfd::BfdSockets::default(),
+            pending: PendingAdverts::default(),
         })
     }
 
@@ -405,13 +428,6 @@ impl LinuxEnv {
         }
     }
 
-    fn socket_for(&self, ifindex: u32, family: Family, packet: &[u8]) -> Option<&VrrpSocket> {
-        // An IPv4 datagram carrying AH (protocol 51) goes out of the AH socket.
-        let ah = family == Family::Ipv4 && packet.get(9) == Some(&51);
-        let proto = if ah { 51 } else { 112 };
-        self.sockets.get(&(ifindex, fam_key(family), proto))
-    }
-
     fn packet(&mut self) -> Option<&mut PacketSocket> {
         if self.packet.is_none() {
             match PacketSocket::open() {
@@ -574,17 +590,51 @@ impl Env for LinuxEnv {
         _ttl: u8,
         packet: &[u8],
     ) {
-        let res = match self.socket_for(ifindex, family, packet) {
-            Some(s) => s.send(packet, dst, Some(src)),
-            None => Err(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no VRRP socket",
-            )),
-        };
-        if let Err(e) = res {
+        let key = socket_key(ifindex, family, packet);
+        if !self.sockets.contains_key(&key) {
             self.send_errors += 1;
-            debug!(target: "os", "send advert to {dst} on ifindex {ifindex}: {e}");
+            debug!(target: "os", "send advert to {dst} on ifindex {ifindex}: no VRRP socket");
+            return;
         }
+        let p = &mut self.pending;
+        p.bytes.extend_from_slice(packet);
+        p.items.push((key, dst, src, p.bytes.len()));
+    }
+
+    fn flush_sends(&mut self) {
+        let p = std::mem::take(&mut self.pending);
+        let mut i = 0;
+        while i < p.items.len() {
+            // One run of adverts for the same socket: one sendmmsg (or a few, 64 each).
+            let key = p.items[i].0;
+            let run = p.items[i..].iter().take_while(|it| it.0 == key).count();
+            let start = if i == 0 { 0 } else { p.items[i - 1].3 };
+            let mut from = start;
+            let adverts = p.items[i..i + run].iter().map(|&(_, dst, src, end)| {
+                let packet = &p.bytes[from..end];
+                from = end;
+                (packet, dst, Some(src))
+            });
+            if let Some(sock) = self.sockets.get(&key) {
+                let (failed, err) = sock.send_batch(adverts);
+                if failed > 0 {
+                    self.send_errors += failed as u64;
+                    if let Some(e) = err {
+                        debug!(target: "os", "send {failed} advert(s) on ifindex {}: {e}", key.0);
+                    }
+                }
+            }
+            i += run;
+        }
+        // Keep the buffers (no allocation per burst), unless a burst grew them.
+        let mut p = p;
+        p.items.clear();
+        p.bytes.clear();
+        if p.bytes.capacity() > 1 << 16 {
+            p.bytes.shrink_to(4096);
+            p.items.shrink_to(64);
+        }
+        self.pending = p;
     }
 
     fn add_address(&mut self, ifindex: u32, vip: &VipSpec) {

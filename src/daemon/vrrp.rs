@@ -234,7 +234,13 @@ impl VrrpService {
 
     /// Performs and clears the outbox.
     fn flush(&mut self, env: &mut impl Env) {
+        let mut queued = false;
         for action in &self.out.actions {
+            let advert = matches!(action, Action::SendAdvert { .. });
+            if queued && !advert {
+                env.flush_sends();
+                queued = false;
+            }
             match action {
                 Action::SendAdvert {
                     ifindex,
@@ -243,7 +249,10 @@ impl VrrpService {
                     dst,
                     ttl,
                     ..
-                } => env.send_advert(*ifindex, *family, *src, *dst, *ttl, self.out.packet(action)),
+                } => {
+                    env.send_advert(*ifindex, *family, *src, *dst, *ttl, self.out.packet(action));
+                    queued = true;
+                }
                 Action::AddAddress {
                     instance,
                     ifindex,
@@ -297,6 +306,9 @@ impl VrrpService {
                     env.notify(&event, &runs, &fifo);
                 }
             }
+        }
+        if queued {
+            env.flush_sends();
         }
         let n = self.out.actions.len();
         self.out.clear();

@@ -378,6 +378,58 @@ pub fn lock_memory() -> io::Result<()> {
     Ok(())
 }
 
+/// One datagram for [`sendmmsg`]: data, destination and raw control bytes (`control_len`
+/// of them; 0 for none).
+pub(crate) struct OutMsg<'a> {
+    pub buf: &'a [u8],
+    pub addr: SockAddr,
+    pub control: ControlBuf,
+    pub control_len: usize,
+}
+
+/// The most datagrams one [`sendmmsg`] call takes (the rest go in further calls).
+pub(crate) const SEND_BATCH: usize = 64;
+
+/// `sendmmsg(fd, msgs)`: sends up to [`SEND_BATCH`] datagrams in one system call. Returns how
+/// many were sent (from the first); an error means the first one failed. Retries on `EINTR`.
+pub(crate) fn sendmmsg(fd: BorrowedFd<'_>, msgs: &[OutMsg<'_>]) -> io::Result<usize> {
+    let n = msgs.len().min(SEND_BATCH);
+    if n == 0 {
+        return Ok(0);
+    }
+    // SAFETY: all-zero iovec/mmsghdr values are valid; the fields are filled below.
+    let mut iovs: [libc::iovec; SEND_BATCH] = unsafe { std::mem::zeroed() };
+    let mut hdrs: [libc::mmsghdr; SEND_BATCH] = unsafe { std::mem::zeroed() };
+    for (i, m) in msgs[..n].iter().enumerate() {
+        iovs[i].iov_base = m.buf.as_ptr() as *mut libc::c_void;
+        iovs[i].iov_len = m.buf.len();
+        let (name, namelen) = m.addr.ptr_len();
+        let h = &mut hdrs[i].msg_hdr;
+        h.msg_name = name as *mut libc::c_void;
+        h.msg_namelen = namelen;
+        h.msg_iov = &mut iovs[i];
+        h.msg_iovlen = 1;
+        let clen = m.control_len.min(m.control.0.len());
+        if clen > 0 {
+            h.msg_control = m.control.0.as_ptr() as *mut libc::c_void;
+            h.msg_controllen = clen as _;
+        }
+    }
+    loop {
+        // SAFETY: the first `n` headers point to live buffers (data, address, control, iovec)
+        // borrowed from `msgs` and `iovs` for the whole call; sendmmsg(2) only reads them and
+        // writes each header's msg_len.
+        let r = unsafe { libc::sendmmsg(fd.as_raw_fd(), hdrs.as_mut_ptr(), n as _, 0) };
+        if r >= 0 {
+            return Ok(r as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
 /// `sendmsg(fd, buf, addr, control)`: one data buffer, a destination and raw control bytes
 /// (built with [`push_cmsg`]). Retries on `EINTR`.
 pub(crate) fn sendmsg(

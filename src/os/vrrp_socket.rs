@@ -277,20 +277,8 @@ impl VrrpSocket {
     /// of the interface for multicast, RFC 9568 §5.1.2.2) or, when `None`, from the address
     /// the kernel picks. `WouldBlock` means the socket buffer is full (a dropped advert).
     pub fn send(&self, packet: &[u8], dst: IpAddr, src: Option<IpAddr>) -> io::Result<()> {
-        let n = match (self.family, dst) {
-            (Family::Ipv4, IpAddr::V4(d)) => {
-                sys::sendto(self.fd.as_fd(), packet, &SockAddr::v4(d))?
-            }
-            (Family::Ipv6, IpAddr::V6(d)) => {
-                let src = match src {
-                    Some(IpAddr::V6(s)) => Some(s),
-                    Some(IpAddr::V4(_)) => return Err(io::ErrorKind::InvalidInput.into()),
-                    None => None,
-                };
-                self.send_v6(packet, d, src)?
-            }
-            _ => return Err(io::ErrorKind::InvalidInput.into()),
-        };
+        let m = self.out_msg(packet, dst, src)?;
+        let n = sys::sendmsg(self.fd.as_fd(), m.buf, &m.addr, &m.control, m.control_len)?;
         if n != packet.len() {
             return Err(io::Error::new(
                 io::ErrorKind::WriteZero,
@@ -300,7 +288,76 @@ impl VrrpSocket {
         Ok(())
     }
 
-    fn send_v6(&self, packet: &[u8], dst: Ipv6Addr, src: Option<Ipv6Addr>) -> io::Result<usize> {
+    /// Sends several adverts (each as [`VrrpSocket::send`] would) in as few system calls as
+    /// it takes (`sendmmsg`, up to 64 a call): a master's burst of adverts is one world
+    /// switch instead of one per advert. Returns how many failed and the last error.
+    pub fn send_batch<'a>(
+        &self,
+        adverts: impl Iterator<Item = (&'a [u8], IpAddr, Option<IpAddr>)>,
+    ) -> (usize, Option<io::Error>) {
+        let mut failed = 0;
+        let mut last = None;
+        let mut msgs = Vec::new();
+        for (packet, dst, src) in adverts {
+            match self.out_msg(packet, dst, src) {
+                Ok(m) => msgs.push(m),
+                Err(e) => {
+                    failed += 1;
+                    last = Some(e);
+                }
+            }
+        }
+        let mut i = 0;
+        while i < msgs.len() {
+            match sys::sendmmsg(self.fd.as_fd(), &msgs[i..]) {
+                Ok(0) => {
+                    failed += msgs.len() - i;
+                    break;
+                }
+                Ok(k) => i += k,
+                Err(e) => {
+                    // The first of the rest failed: count it, go on with the next.
+                    failed += 1;
+                    last = Some(e);
+                    i += 1;
+                }
+            }
+        }
+        (failed, last)
+    }
+
+    /// The datagram to send for an advert: IPv4 as is, IPv6 with its source in IPV6_PKTINFO.
+    fn out_msg<'a>(
+        &self,
+        packet: &'a [u8],
+        dst: IpAddr,
+        src: Option<IpAddr>,
+    ) -> io::Result<sys::OutMsg<'a>> {
+        match (self.family, dst) {
+            (Family::Ipv4, IpAddr::V4(d)) => Ok(sys::OutMsg {
+                buf: packet,
+                addr: SockAddr::v4(d),
+                control: ControlBuf::default(),
+                control_len: 0,
+            }),
+            (Family::Ipv6, IpAddr::V6(d)) => {
+                let src = match src {
+                    Some(IpAddr::V6(s)) => Some(s),
+                    Some(IpAddr::V4(_)) => return Err(io::ErrorKind::InvalidInput.into()),
+                    None => None,
+                };
+                Ok(self.out_msg_v6(packet, d, src))
+            }
+            _ => Err(io::ErrorKind::InvalidInput.into()),
+        }
+    }
+
+    fn out_msg_v6<'a>(
+        &self,
+        packet: &'a [u8],
+        dst: Ipv6Addr,
+        src: Option<Ipv6Addr>,
+    ) -> sys::OutMsg<'a> {
         let scope = if is_link_scope(&dst) { self.ifindex } else { 0 };
         let addr = SockAddr::v6(dst, scope);
         let mut control = ControlBuf::default();
@@ -318,7 +375,12 @@ impl VrrpSocket {
                 &info,
             );
         }
-        sys::sendmsg(self.fd.as_fd(), packet, &addr, &control, clen)
+        sys::OutMsg {
+            buf: packet,
+            addr,
+            control,
+            control_len: clen,
+        }
     }
 
     /// Reads up to [`RX_BATCH`] datagrams in one system call into `batch` (see
