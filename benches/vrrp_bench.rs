@@ -1069,7 +1069,7 @@ fn timing(opts: &Opts, imp: Impl, pm_qos: bool) -> R<TimingRow> {
         }
         let f = opts
             .work
-            .join(format!("timing-{}", imp.name()))
+            .join(format!("timing-{}{tag}", imp.name()))
             .join("adverts.txt");
         let _ = std::fs::write(f, txt);
     }
