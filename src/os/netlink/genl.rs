@@ -9,17 +9,12 @@
 //! (an earlier timed-out request) are skipped.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::time::Duration;
+use std::os::fd::{AsRawFd, OwnedFd};
 
-use nix::sys::socket::{
-    bind, getsockname, recv, send, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol,
-    SockType,
-};
+use nix::sys::socket::{recv, send, MsgFlags, SockProtocol};
 
 use super::codec::{self, AttrIter, MsgBuilder, NlMsgIter, NlParseError};
 use super::{with_context, OsOpError};
-use crate::os::sys;
 
 /// `struct genlmsghdr`: cmd, version, reserved u16.
 pub const GENL_HDR_LEN: usize = 4;
@@ -31,14 +26,7 @@ const CTRL_ATTR_FAMILY_ID: u16 = 1;
 const CTRL_ATTR_FAMILY_NAME: u16 = 2;
 const CTRL_VERSION: u8 = 2;
 
-/// `SOL_NETLINK` option numbers.
-const NETLINK_CAP_ACK: libc::c_int = 10;
-const NETLINK_EXT_ACK: libc::c_int = 11;
-/// One datagram of a dump holds many messages; the kernel sizes dump datagrams to at most
-/// 32 KiB.
-const RX_BUF: usize = 64 * 1024;
-/// The kernel always answers; this only keeps a wedged kernel from wedging the daemon.
-const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+use super::RX_BUF;
 
 /// Starts a generic netlink request to `family` (the length is set by
 /// [`MsgBuilder::finish`]).
@@ -110,25 +98,10 @@ impl GenlSocket {
     /// Opens a NETLINK_GENERIC socket (extended acks on, echoed requests capped, replies
     /// awaited at most 5 s).
     pub fn open() -> io::Result<GenlSocket> {
-        let fd = nix::sys::socket::socket(
-            AddressFamily::Netlink,
-            SockType::Raw,
-            SockFlag::SOCK_CLOEXEC,
-            SockProtocol::NetlinkGeneric,
-        )?;
-        bind(fd.as_raw_fd(), &NetlinkAddr::new(0, 0))?;
-        let local: NetlinkAddr = getsockname(fd.as_raw_fd())?;
-        // Best effort: older kernels lack these.
-        let _ = sys::setsockopt_int(fd.as_fd(), libc::SOL_NETLINK, NETLINK_EXT_ACK, 1);
-        let _ = sys::setsockopt_int(fd.as_fd(), libc::SOL_NETLINK, NETLINK_CAP_ACK, 1);
-        let tv = libc::timeval {
-            tv_sec: REPLY_TIMEOUT.as_secs() as libc::time_t,
-            tv_usec: 0,
-        };
-        sys::setsockopt(fd.as_fd(), libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv)?;
+        let (fd, pid) = super::open_command_socket(SockProtocol::NetlinkGeneric)?;
         Ok(GenlSocket {
             fd,
-            pid: local.pid(),
+            pid,
             seq: 1,
             tx: MsgBuilder::default(),
             rx: vec![0; RX_BUF],

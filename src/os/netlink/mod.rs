@@ -36,7 +36,7 @@ use super::sys;
 const NETLINK_CAP_ACK: libc::c_int = 10;
 const NETLINK_EXT_ACK: libc::c_int = 11;
 /// Receive buffer for command replies and dumps (one datagram holds many messages).
-const RX_BUF: usize = 64 * 1024;
+pub(crate) const RX_BUF: usize = 64 * 1024;
 /// How long a command waits for the kernel before giving up (it always answers; this only
 /// keeps a wedged kernel from wedging the daemon).
 const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -111,6 +111,29 @@ pub(crate) fn open_route_socket(groups: u32, nonblocking: bool) -> io::Result<(O
     Ok((fd, local.pid()))
 }
 
+/// A blocking request/reply netlink socket of `protocol` (rtnetlink, generic netlink):
+/// extended and capped acks where the kernel has them, and a reply timeout so that a kernel
+/// that never answers cannot hang the caller. Returns the socket and its port id.
+pub(crate) fn open_command_socket(protocol: SockProtocol) -> io::Result<(OwnedFd, u32)> {
+    let fd = nix::sys::socket::socket(
+        AddressFamily::Netlink,
+        SockType::Raw,
+        SockFlag::SOCK_CLOEXEC,
+        protocol,
+    )?;
+    bind(fd.as_raw_fd(), &NetlinkAddr::new(0, 0))?;
+    let local: NetlinkAddr = getsockname(fd.as_raw_fd())?;
+    // Best effort: older kernels lack these.
+    let _ = sys::setsockopt_int(fd.as_fd(), libc::SOL_NETLINK, NETLINK_EXT_ACK, 1);
+    let _ = sys::setsockopt_int(fd.as_fd(), libc::SOL_NETLINK, NETLINK_CAP_ACK, 1);
+    let tv = libc::timeval {
+        tv_sec: REPLY_TIMEOUT.as_secs() as libc::time_t,
+        tv_usec: 0,
+    };
+    sys::setsockopt(fd.as_fd(), libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv)?;
+    Ok((fd, local.pid()))
+}
+
 /// A synchronous rtnetlink command client. Not for the event loop: each call blocks until
 /// the kernel answers (microseconds).
 pub struct NetlinkClient {
@@ -125,15 +148,7 @@ pub struct NetlinkClient {
 impl NetlinkClient {
     /// Opens the command socket (extended acks on, echoed requests capped).
     pub fn open() -> io::Result<NetlinkClient> {
-        let (fd, pid) = open_route_socket(0, false)?;
-        // Best effort: older kernels lack these.
-        let _ = sys::setsockopt_int(fd.as_fd(), libc::SOL_NETLINK, NETLINK_EXT_ACK, 1);
-        let _ = sys::setsockopt_int(fd.as_fd(), libc::SOL_NETLINK, NETLINK_CAP_ACK, 1);
-        let tv = libc::timeval {
-            tv_sec: REPLY_TIMEOUT.as_secs() as libc::time_t,
-            tv_usec: 0,
-        };
-        sys::setsockopt(fd.as_fd(), libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv)?;
+        let (fd, pid) = open_command_socket(SockProtocol::NetlinkRoute)?;
         Ok(NetlinkClient {
             fd,
             pid,
