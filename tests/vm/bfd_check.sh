@@ -58,6 +58,7 @@ bfd() { # bfd NAME NEIGHBOR SOURCE
 }
 
 main_conf() { # main_conf WEIGHT-OF-THE-FIRST-REAL-SERVER
+  printf 'global_defs {\n    notify_fifo %s/fifo\n    enable_script_security\n    script_user root\n}\n' $T
   bfd rs1 198.18.5.2 198.18.5.1
   cat <<EOC
 virtual_server 192.0.2.10 80 {
@@ -66,6 +67,8 @@ virtual_server 192.0.2.10 80 {
     protocol TCP
     real_server 198.18.5.2 80 {
         weight $1
+        notify_up "$N up 10"
+        notify_down "$N down 10"
         BFD_CHECK {
             name rs1
         }
@@ -82,6 +85,8 @@ virtual_server 192.0.2.11 80 {
     lb_algo wrr
     lb_kind DR
     protocol TCP
+    quorum_up "$N qup 11"
+    quorum_down "$N qdown 11"
     real_server 198.18.5.2 80 {
         weight 5
         BFD_CHECK {
@@ -93,6 +98,26 @@ virtual_server 192.0.2.11 80 {
 EOC
 }
 
+# logged MARK TENTHS FILE: waits for a line with MARK in FILE.
+logged() {
+  i=0
+  while [ $i -lt "$2" ]; do
+    grep -q -- "$1" "$3" 2>/dev/null && return 0
+    sleep 0.1
+    i=$((i + 1))
+  done
+  fail "no '$1' in $3: $(cat "$3" 2>/dev/null)"
+}
+
+# The guest has no user database; script_user root needs one.
+[ -s /etc/passwd ] || echo 'root:x:0:0:root:/root:/bin/sh' > /etc/passwd
+[ -s /etc/group ] || echo 'root:x:0:' > /etc/group
+# Notify scripts live where script security accepts them: root's, in a root-only directory.
+N=/usr/local/bin/kvrs-notify.sh
+printf '#!/bin/sh\necho "$@" >> %s/notify.log\n' $T > $N
+chmod 755 $N
+mkfifo $T/fifo
+cat $T/fifo > $T/fifo.log &
 main_conf 3 > $T/main.conf
 bfd main 198.18.5.1 198.18.5.2 > $T/peer.conf
 
@@ -117,12 +142,19 @@ expect "session down" 10 192.0.2.10:80 198.18.5.3:80 0
 expect "session down" 10 192.0.2.11:80 198.18.5.2:80 none
 grep -q "Removing service \[198.18.5.2\]:tcp:80 from VS \[192.0.2.10\]:tcp:80" $T/main.log \
   || fail "no keepalived removal line"
+logged "down 10" 30 $T/notify.log
+logged "qdown 11" 30 $T/notify.log
+logged "RS \[198.18.5.2\]:tcp:80 \[192.0.2.10\]:tcp:80 DOWN" 30 $T/fifo.log
+logged "VS \[192.0.2.11\]:tcp:80 DOWN" 30 $T/fifo.log
 
 # 4. Thawed: back at their weights.
 kill -CONT "$(cat $T/peer.pid)"
 expect "session up again" 150 192.0.2.10:80 198.18.5.2:80 3
 expect "session up again" 10 192.0.2.10:80 198.18.5.3:80 2
 expect "session up again" 10 192.0.2.11:80 198.18.5.2:80 5
+logged "up 10" 30 $T/notify.log
+logged "qup 11" 30 $T/notify.log
+logged "RS \[198.18.5.2\]:tcp:80 \[192.0.2.10\]:tcp:80 UP" 30 $T/fifo.log
 
 # 5. Reload with another weight: the real server keeps its health and takes the weight.
 main_conf 4 > $T/main.conf
@@ -137,5 +169,7 @@ while ipvsadm -Ln | grep -q "TCP  192.0.2.1" && [ $i -lt 50 ]; do sleep 0.1; i=$
 ipvsadm -Ln | grep -q "TCP  192.0.2.1" && fail "services left after SIGTERM"
 kill -TERM "$(cat $T/peer.pid)" 2>/dev/null
 echo "--- main log"; cat $T/main.log
+echo "--- notify scripts"; cat $T/notify.log
+echo "--- notify fifo"; cat $T/fifo.log
 echo "BFD_CHECK VM TEST OK"
 exit 0

@@ -427,8 +427,8 @@ fn global_table() -> Vec<Kw<GlobalDefs>> {
         Kw::new("lvs_flush", Tier::T2, |ctx, n, g| {
             g.lvs_flush = vals::bare_flag(ctx, n)
         }),
-        Kw::accepted("lvs_flush_on_stop", Tier::T3, lvs_flush_on_stop),
-        Kw::accepted("lvs_flush_onstop", Tier::T3, lvs_flush_on_stop),
+        Kw::new("lvs_flush_on_stop", Tier::T3, lvs_flush_on_stop),
+        Kw::new("lvs_flush_onstop", Tier::T3, lvs_flush_on_stop),
         // FIFOs
         Kw::new("notify_fifo", Tier::T2, |ctx, n, g| {
             fifo(ctx, n, &mut g.notify_fifo)
@@ -436,7 +436,7 @@ fn global_table() -> Vec<Kw<GlobalDefs>> {
         Kw::new("vrrp_notify_fifo", Tier::T2, |ctx, n, g| {
             fifo(ctx, n, &mut g.vrrp_notify_fifo)
         }),
-        Kw::accepted("lvs_notify_fifo", Tier::T3, |ctx, n, g| {
+        Kw::new("lvs_notify_fifo", Tier::T3, |ctx, n, g| {
             fifo(ctx, n, &mut g.lvs_notify_fifo)
         }),
         Kw::accepted("notify_fifo_script", Tier::T3, |ctx, n, g| {
@@ -451,7 +451,7 @@ fn global_table() -> Vec<Kw<GlobalDefs>> {
         Kw::accepted("fifo_write_vrrp_states_on_reload", Tier::T3, |ctx, n, g| {
             g.fifo_write_vrrp_states_on_reload = vals::bare_flag(ctx, n)
         }),
-        Kw::accepted("rs_init_notifies", Tier::T3, |ctx, n, g| {
+        Kw::new("rs_init_notifies", Tier::T3, |ctx, n, g| {
             if let Some(b) = vals::flag(ctx, n, |s| {
                 format!("Invalid value '{s}' for rs_init_notifies specified")
             }) {

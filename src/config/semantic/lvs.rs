@@ -754,7 +754,7 @@ fn vs_end(ctx: &mut Ctx<'_>, vs: &mut VirtualServer) {
 fn vs_table() -> Vec<Kw<VirtualServer>> {
     use Tier::*;
     vec![
-        Kw::accepted("ip_family", T3, vs_ip_family),
+        Kw::new("ip_family", T3, vs_ip_family),
         Kw::new("retry", T2, |c, n, vs| {
             if let Some(v) = kl_uint(c, n, 0, 1, u64::from(u32::MAX), |s| {
                 format!("retry value invalid - {s}")
@@ -797,18 +797,18 @@ fn vs_table() -> Vec<Kw<VirtualServer>> {
         }),
         Kw::new("lb_algo", T1, vs_sched),
         Kw::new("lvs_sched", T1, vs_sched),
-        Kw::accepted("hashed", T3, vs_lbflags),
-        Kw::accepted("ops", T3, vs_lbflags),
-        Kw::accepted("flag-1", T3, vs_lbflags),
-        Kw::accepted("flag-2", T3, vs_lbflags),
-        Kw::accepted("flag-3", T3, vs_lbflags),
-        Kw::accepted("sh-port", T3, vs_lbflags),
-        Kw::accepted("sh-fallback", T3, vs_lbflags),
-        Kw::accepted("mh-port", T3, vs_lbflags),
-        Kw::accepted("mh-fallback", T3, vs_lbflags),
+        Kw::new("hashed", T3, vs_lbflags),
+        Kw::new("ops", T3, vs_lbflags),
+        Kw::new("flag-1", T3, vs_lbflags),
+        Kw::new("flag-2", T3, vs_lbflags),
+        Kw::new("flag-3", T3, vs_lbflags),
+        Kw::new("sh-port", T3, vs_lbflags),
+        Kw::new("sh-fallback", T3, vs_lbflags),
+        Kw::new("mh-port", T3, vs_lbflags),
+        Kw::new("mh-fallback", T3, vs_lbflags),
         Kw::new("lb_kind", T1, vs_forwarding),
         Kw::new("lvs_method", T1, vs_forwarding),
-        Kw::accepted("persistence_engine", T3, |c, n, vs| {
+        Kw::new("persistence_engine", T3, |c, n, vs| {
             if let Some(w) = c.arg(n, 0, "persistence engine name") {
                 let mut name = w.text.clone();
                 if name.len() > 15 {
@@ -833,7 +833,7 @@ fn vs_table() -> Vec<Kw<VirtualServer>> {
                 vs.persistence_timeout_s = Some(t as u32);
             }
         }),
-        Kw::accepted("persistence_granularity", T3, vs_granularity),
+        Kw::new("persistence_granularity", T3, vs_granularity),
         Kw::new("protocol", T1, |c, n, vs| {
             let Some(w) = c.arg(n, 0, "protocol") else {
                 return;
@@ -869,25 +869,25 @@ fn vs_table() -> Vec<Kw<VirtualServer>> {
             vs.snmp_name = Some(n.args()[0].text.clone());
         }),
         Kw::new("alpha", T2, |_, _, vs| vs.alpha = true),
-        Kw::accepted("omega", T3, |_, _, vs| vs.omega = true),
-        Kw::accepted("quorum_up", T3, |c, n, vs| vs_quorum_script(c, n, vs, true)),
-        Kw::accepted("quorum_down", T3, |c, n, vs| {
+        Kw::new("omega", T3, |_, _, vs| vs.omega = true),
+        Kw::new("quorum_up", T3, |c, n, vs| vs_quorum_script(c, n, vs, true)),
+        Kw::new("quorum_down", T3, |c, n, vs| {
             vs_quorum_script(c, n, vs, false)
         }),
-        Kw::accepted("quorum", T3, |c, n, vs| {
+        Kw::new("quorum", T3, |c, n, vs| {
             let q = kl_uint(c, n, 0, 1, u64::from(u32::MAX), |s| {
                 format!("Quorum {s} must be in [1, {}]. Setting to 1.", u32::MAX)
             });
             vs.quorum = q.map(|q| q as u32).unwrap_or(1);
         }),
-        Kw::accepted("hysteresis", T3, |c, n, vs| {
+        Kw::new("hysteresis", T3, |c, n, vs| {
             if let Some(h) = kl_uint(c, n, 0, 0, u64::from(u32::MAX), |s| {
                 format!("Hysteresis {s} must be in [0, {}] - ignoring", u32::MAX)
             }) {
                 vs.hysteresis = h as u32;
             }
         }),
-        Kw::accepted("weight", T3, |c, n, vs| {
+        Kw::new("weight", T3, |c, n, vs| {
             if let Some(w) = kl_uint(c, n, 0, 1, u64::from(IPVS_WEIGHT_LIMIT), |s| {
                 format!(
                     "Virtual server weight {s} is outside range 1-{}",
@@ -898,7 +898,7 @@ fn vs_table() -> Vec<Kw<VirtualServer>> {
             }
         }),
         Kw::new("sorry_server", T2, vs_sorry_server),
-        Kw::accepted("sorry_server_inhibit", T3, |c, n, vs| {
+        Kw::new("sorry_server_inhibit", T3, |c, n, vs| {
             match &mut vs.sorry_server {
                 Some(ss) => ss.inhibit = true,
                 None => c.error(
@@ -907,7 +907,7 @@ fn vs_table() -> Vec<Kw<VirtualServer>> {
                 ),
             }
         }),
-        Kw::accepted("sorry_server_lvs_method", T3, |c, n, vs| {
+        Kw::new("sorry_server_lvs_method", T3, |c, n, vs| {
             if vs.sorry_server.is_none() {
                 c.error(
                     n.span(),
@@ -1204,19 +1204,19 @@ fn rs_table() -> Vec<Kw<RsBuild>> {
                 b.rs.configured_weight = Some(w as u32);
             }
         }),
-        Kw::accepted("lvs_method", T3, |c, n, b| {
+        Kw::new("lvs_method", T3, |c, n, b| {
             if let Some(f) = parse_forwarding(c, n, "real") {
                 b.rs.configured_forwarding = Some(f);
             }
         }),
-        Kw::accepted("uthreshold", T3, |c, n, b| {
+        Kw::new("uthreshold", T3, |c, n, b| {
             if let Some(v) = kl_uint(c, n, 0, 0, u64::from(u32::MAX), |s| {
                 format!("Invalid real_server uthreshold '{s}' - ignoring")
             }) {
                 b.rs.u_threshold = v as u32;
             }
         }),
-        Kw::accepted("lthreshold", T3, |c, n, b| {
+        Kw::new("lthreshold", T3, |c, n, b| {
             if let Some(v) = kl_uint(c, n, 0, 0, u64::from(u32::MAX), |s| {
                 format!("Invalid real_server lthreshold '{s}' - ignoring")
             }) {
@@ -1232,7 +1232,7 @@ fn rs_table() -> Vec<Kw<RsBuild>> {
         }),
         Kw::new("notify_up", T2, |c, n, b| rs_notify(c, n, b, true)),
         Kw::new("notify_down", T2, |c, n, b| rs_notify(c, n, b, false)),
-        Kw::accepted("alpha", T3, |c, n, b| {
+        Kw::new("alpha", T3, |c, n, b| {
             if let Some(v) = kl_bool(c, n, |s| format!("Invalid alpha parameter {s}")) {
                 b.rs.timing.alpha = Some(v);
             }
