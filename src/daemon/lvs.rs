@@ -48,11 +48,18 @@ impl LvsService {
             if let Err(e) = ipvs.apply(&op) {
                 self.ipvs_errors += 1;
                 error!(target: "lvs", "IPVS: {e}");
-                // A destination that is already there (left by a killed run) is made to
-                // match instead.
-                if let IpvsOp::AddDest(k, dest) = &op {
-                    if crate::os::netlink::errno(&e) == Some(libc::EEXIST) {
-                        let _ = ipvs.apply(&IpvsOp::EditDest(*k, dest.clone()));
+                // A service or destination that is already there (left by a killed run) is
+                // made to match instead.
+                if crate::os::netlink::errno(&e) == Some(libc::EEXIST) {
+                    let edit = match &op {
+                        IpvsOp::AddService(svc) => Some(IpvsOp::EditService(svc.clone())),
+                        IpvsOp::AddDest(k, dest) => Some(IpvsOp::EditDest(*k, dest.clone())),
+                        _ => None,
+                    };
+                    if let Some(edit) = edit {
+                        if let Err(e) = ipvs.apply(&edit) {
+                            error!(target: "lvs", "IPVS: {e}");
+                        }
                     }
                 }
             }

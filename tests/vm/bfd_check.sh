@@ -167,6 +167,25 @@ kill -TERM "$(cat $T/main.pid)"
 i=0
 while ipvsadm -Ln | grep -q "TCP  192.0.2.1" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 ipvsadm -Ln | grep -q "TCP  192.0.2.1" && fail "services left after SIGTERM"
+# 7. A killed run leaves its table behind; the next start takes it over (the services and
+#    real servers already there are edited to match) and SIGTERM still removes it all.
+main_conf 4 > $T/main.conf
+rm -f $T/main.pid
+start main ""
+expect "restart" 50 192.0.2.10:80 198.18.5.2:80 4
+kill -KILL "$(cat $T/main.pid)"
+sleep 0.2
+[ "$(weight 192.0.2.10:80 198.18.5.2:80)" = 4 ] || fail "the killed run's table is gone"
+main_conf 6 > $T/main.conf
+rm -f $T/main.pid
+start main ""
+expect "takeover of a stale table" 50 192.0.2.10:80 198.18.5.2:80 6
+expect "takeover of a stale table" 150 192.0.2.11:80 198.18.5.2:80 5
+kill -TERM "$(cat $T/main.pid)"
+i=0
+while ipvsadm -Ln | grep -q "TCP  192.0.2.1" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+ipvsadm -Ln | grep -q "TCP  192.0.2.1" && fail "services left after SIGTERM of the second run"
+
 kill -TERM "$(cat $T/peer.pid)" 2>/dev/null
 echo "--- main log"; cat $T/main.log
 echo "--- notify scripts"; cat $T/notify.log
