@@ -372,7 +372,14 @@ impl World<'_> {
             .unwrap_or_default();
         if !matches!(why, Why::Shutdown) {
             for e in events {
-                if self.nodes[n].svc.is_none() || self.nodes[n].run != Run::Running {
+                if self.nodes[n].run != Run::Running {
+                    continue;
+                }
+                // The checkers first (`to_checker`), as the daemon's BFD loop does.
+                if e.to_checker && !self.opts.sabotage.deaf_checkers {
+                    self.lvs_bfd(n, &e.name, e.up);
+                }
+                if self.nodes[n].svc.is_none() {
                     continue;
                 }
                 let what = format!("BFD {} {}", e.name, if e.up { "up" } else { "down" });
@@ -436,6 +443,9 @@ impl World<'_> {
     fn bfd_observe(&mut self, n: usize, local: u64, arrival: Option<(u64, Option<(u8, u64)>)>) {
         let mut violations = Vec::new();
         let mut left_up = Vec::new();
+        // For the checker side's convergence invariant (`ipvs.rs`): sessions that entered
+        // Up, and those that left it (on the neighbour's AdminDown or not).
+        let mut entered_up = Vec::new();
         {
             let node = &mut self.nodes[n];
             let Some(svc) = node.bfd.svc.as_ref() else {
@@ -497,10 +507,20 @@ impl World<'_> {
                 }
                 if from == State::Up {
                     left_up.push((s.name().to_string(), s.config.neighbor, to));
+                    // What the daemon tells its checkers: Up -> Down, unless the
+                    // neighbour signalled AdminDown; nothing of our own AdminDown.
+                    let told = to == State::Down && s.remote_state() != State::AdminDown;
+                    node.lvs.session_left_up(s.name(), !told);
+                }
+                if to == State::Up {
+                    entered_up.push(s.name().to_string());
                 }
             }
             let names: Vec<&str> = svc.set().sessions().map(|(_, s)| s.name()).collect();
             shadow.retain(|k, _| names.contains(&k.as_str()));
+        }
+        for name in entered_up {
+            self.nodes[n].lvs.session_up(&name);
         }
         if self.window.open {
             for (name, neighbor, to) in left_up {

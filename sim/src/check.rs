@@ -699,6 +699,9 @@ impl World<'_> {
             }
             Predicate::Holds { node, addr, yes } => self.nodes[*node].env.holds(*addr) == *yes,
             Predicate::Bfd { node, name, up } => self.bfd_up(*node, name) == *up,
+            Predicate::Rs { node, vs, rs, want } => {
+                self.lvs_rs_matches(*node, (vs.ip(), vs.port()), (rs.ip(), rs.port()), *want)
+            }
         }
     }
 
@@ -774,6 +777,9 @@ impl World<'_> {
                 format!("{} holds [{}]", nd.name, a.join(" "))
             }
             Predicate::Bfd { node, name, .. } => self.bfd_describe(*node, name),
+            Predicate::Rs { node, vs, rs, .. } => {
+                self.lvs_describe(*node, (vs.ip(), vs.port()), (rs.ip(), rs.port()))
+            }
         }
     }
 }

@@ -48,6 +48,12 @@
 //!   through the same links and faults as adverts, and every state change reaches the
 //!   node's VRRP engine as `Input::Bfd` in the same step, as in the production event loop.
 //!   The set's seed comes from the node's stream.
+//! * The checker side ([`ipvs`]): a node whose configuration has virtual servers runs the
+//!   production [`Healthcheckers`](keepalived_rs::check::Healthcheckers) (the IPVS engine
+//!   and its BFD_CHECK checkers), told of every BFD change with `to_checker` in the same
+//!   step; its operations go to a fake kernel IPVS table that refuses what IPVS refuses
+//!   (EEXIST, ESRCH, ENOENT). A killed daemon leaves its table in the kernel and the next
+//!   start is applied on top of it; a power loss empties it.
 //!
 //! # Scenario format
 //!
@@ -107,7 +113,10 @@
 //! Expectations: `expect N[/INSTANCE] STATE [within D | for D]` (STATE: MASTER, BACKUP,
 //! FAULT, INIT, STOP, or DOWN for a node without a daemon; without an instance every
 //! instance of the node), `expect N holds ADDR ...`, `expect N lacks ADDR ...`,
-//! `expect N bfd NAME up|down ...` (the node's BFD session; `down`: anything but Up).
+//! `expect N bfd NAME up|down ...` (the node's BFD session; `down`: anything but Up),
+//! `expect N rs VSADDR:PORT RSADDR:PORT in|out|weight W ...` (the node's kernel IPVS
+//! table, every service at that address and port: `in` at a weight above 0, `out` absent
+//! or at weight 0, `weight W` exactly; IPv6 as `[fd00::1]:80`).
 //! Plain: at that instant; `within D`: at some instant before D has passed; `for D`: all
 //! the time.
 //!
@@ -116,14 +125,19 @@
 //! The fault phase runs the timeline. At `duration` the heal phase begins: the network is
 //! healed, paused nodes resume, links come up, stopped daemons start, scripts answer their
 //! defaults; then the run must converge within the bound and stay converged until the end.
-//! The invariants, checked after every step, are listed in [`check`] (VRRP) and [`bfd`]
+//! The invariants, checked after every step, are listed in [`check`] (VRRP), [`bfd`]
 //! (BFD: RFC 5880 transitions only, no Detection Time expiry before the Detection Time
 //! after the last accepted packet, sessions Up once quiet; the quiet window includes the
-//! time sessions need to come Up). Test-only switches show that they bite:
+//! time sessions need to come Up) and [`ipvs`] (no operation the kernel refuses, leftovers
+//! of a killed run aside; the table is what an independent model of the checker side
+//! wants; once quiet, every real server's health is what its BFD sessions say). Test-only
+//! switches show that they bite:
 //! [`SimOptions::broken_timer_us`] (`--broken-timer US`) makes the simulated driver fire
 //! timers early, BFD's too (the master-down and detection-time bounds catch it), and
 //! [`Sabotage`] drops GARPs, keeps deleted VIPs or makes a node deaf (the GARP, VIP and
-//! one-MASTER invariants catch those). They break the simulated driver or kernel, never the
+//! one-MASTER invariants catch those), makes the fake kernel keep deleted IPVS
+//! destinations or leaves the checkers untold of BFD changes (the IPVS model and
+//! convergence invariants catch those). They break the simulated driver or kernel, never the
 //! daemon's code.
 //!
 //! # Replay
@@ -137,6 +151,7 @@ pub mod bfd;
 pub mod capture;
 pub mod check;
 pub mod env;
+pub mod ipvs;
 pub mod replay;
 pub mod rng;
 pub mod scenario;

@@ -1,9 +1,10 @@
 //! The scenario language: topology (segments, nodes and their keepalived.conf) and a
 //! timeline of faults and expectations. See the crate documentation for the format.
 
+use crate::ipvs::RsWant;
 use crate::units::{parse_duration, parse_probability};
 use keepalived_rs::vrrp::State;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 /// An L2 segment and the prefixes node addresses are drawn from.
@@ -114,6 +115,15 @@ pub enum Predicate {
     /// The node's BFD session `name` is Up (`up`), or is not (Down, Init, AdminDown, or
     /// not running).
     Bfd { node: usize, name: String, up: bool },
+    /// In the node's kernel IPVS table, real server `rs` of every service at address and
+    /// port `vs` (any protocol) is in (weight above 0), out (absent, or at weight 0), or at
+    /// weight W.
+    Rs {
+        node: usize,
+        vs: SocketAddr,
+        rs: SocketAddr,
+        want: RsWant,
+    },
 }
 
 /// When an expectation must hold.
@@ -566,6 +576,12 @@ fn link_sel(sc: &Scenario, words: &[&str]) -> Result<LinkSel, String> {
     })
 }
 
+/// `ADDR:PORT`, `[V6ADDR]:PORT`.
+fn socket(s: &str) -> Result<SocketAddr, String> {
+    s.parse()
+        .map_err(|_| format!("bad address and port {s:?} (ADDR:PORT or [ADDR]:PORT)"))
+}
+
 fn parse_state_word(s: &str) -> Result<Option<State>, String> {
     Ok(Some(match s.to_ascii_uppercase().as_str() {
         "MASTER" => State::Master,
@@ -698,8 +714,39 @@ fn parse_action(sc: &Scenario, text: &str) -> Result<Action, String> {
 
 fn parse_expect(sc: &Scenario, w: &[&str]) -> Result<Action, String> {
     let usage = "expect NODE[/INSTANCE] STATE [within D | for D]  or  expect NODE holds|lacks \
-                 ADDR [...]  or  expect NODE bfd NAME up|down [...]";
+                 ADDR [...]  or  expect NODE bfd NAME up|down [...]  or  expect NODE rs \
+                 VSADDR:PORT RSADDR:PORT in|out|weight W [...]";
+    let rs_usage = "expect NODE rs VSADDR:PORT RSADDR:PORT in|out|weight W [within D | for D]";
     let (pred, rest) = match w {
+        [n, "rs", vs, rs, tail @ ..] => {
+            let (want, rest) = match tail {
+                [st, rest @ ..] if st.eq_ignore_ascii_case("in") => (RsWant::In, rest),
+                [st, rest @ ..] if st.eq_ignore_ascii_case("out") => (RsWant::Out, rest),
+                [st, x, rest @ ..] if st.eq_ignore_ascii_case("weight") => (
+                    RsWant::Weight(
+                        x.parse()
+                            .map_err(|_| format!("rs weight {x:?}: a number expected"))?,
+                    ),
+                    rest,
+                ),
+                [st, ..] => {
+                    return Err(format!(
+                        "rs state {st:?}: in, out or weight W expected ({rs_usage})"
+                    ))
+                }
+                [] => return Err(rs_usage.into()),
+            };
+            (
+                Predicate::Rs {
+                    node: node_ref(sc, n)?,
+                    vs: socket(vs)?,
+                    rs: socket(rs)?,
+                    want,
+                },
+                rest,
+            )
+        }
+        [_, "rs", ..] => return Err(rs_usage.into()),
         [n, "bfd", name, st, rest @ ..] => (
             Predicate::Bfd {
                 node: node_ref(sc, n)?,
@@ -844,6 +891,16 @@ at 7s link r1 eth1 down
             (
                 "segment lan\nconfig c <<E\nE\nnode r1 config=c eth0=lan\nat 1s expect r1 SLEEPING",
                 "unknown state",
+            ),
+            (
+                "segment lan\nconfig c <<E\nE\nnode r1 config=c eth0=lan\n\
+                 at 1s expect r1 rs 10.0.0.1:80 10.0.0.2 in",
+                "line 5: bad address and port \"10.0.0.2\"",
+            ),
+            (
+                "segment lan\nconfig c <<E\nE\nnode r1 config=c eth0=lan\n\
+                 at 1s expect r1 rs 10.0.0.1:80 10.0.0.2:80 up",
+                "line 5: rs state \"up\": in, out or weight W expected",
             ),
         ] {
             let e = parse(bad, None).unwrap_err();

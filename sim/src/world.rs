@@ -68,6 +68,12 @@ pub struct Sabotage {
     pub keep_vips: bool,
     /// This node receives nothing, and the simulator does not count it as a fault.
     pub deaf: Option<String>,
+    /// The fake kernel ignores IPVS destination deletions (the IPVS model and refusal
+    /// invariants catch it).
+    pub keep_ipvs_dests: bool,
+    /// The driver does not tell the checkers of BFD changes (the IPVS convergence
+    /// invariant catches it).
+    pub deaf_checkers: bool,
 }
 
 /// What a run found.
@@ -189,6 +195,8 @@ pub(crate) struct Node {
     pub bound: u64,
     /// The BFD sessions (`bfd.rs`).
     pub bfd: crate::bfd::NodeBfd,
+    /// The checker side and the kernel's IPVS table (`ipvs.rs`).
+    pub lvs: crate::ipvs::NodeLvs,
 }
 
 impl Node {
@@ -614,6 +622,7 @@ impl<'s> World<'s> {
                 stale: false,
                 bound: 64,
                 bfd: crate::bfd::NodeBfd::default(),
+                lvs: crate::ipvs::NodeLvs::default(),
             });
         }
         let deaf = opts
@@ -1418,6 +1427,8 @@ impl<'s> World<'s> {
             return;
         }
         self.call(n, Call::Start);
+        // The daemon's order: VRRP, the checker side, BFD.
+        self.lvs_start(n);
         self.bfd_start(n);
     }
 
@@ -1437,6 +1448,7 @@ impl<'s> World<'s> {
         node.shadow.clear();
         node.dispatch.clear();
         self.bfd_gone(n);
+        self.lvs_gone(n);
         self.obligations.retain(|(m, _, _), _| *m != n);
         self.rearm(n);
         self.rebuild_groups();
@@ -1451,6 +1463,7 @@ impl<'s> World<'s> {
         }
         self.call(n, Call::Shutdown);
         self.bfd_shutdown(n);
+        self.lvs_shutdown(n);
         if let Some(svc) = &self.nodes[n].svc {
             let left: Vec<String> = self.nodes[n]
                 .env
@@ -1572,6 +1585,7 @@ impl<'s> World<'s> {
             return;
         };
         self.call(n, Call::Reload(Box::new(model)));
+        self.lvs_reload(n);
         self.bfd_reload(n);
     }
 
@@ -1601,7 +1615,12 @@ impl<'s> World<'s> {
         }
         self.line(None, &format!(">> {text}"));
         match action {
-            Action::Crash(n) => self.take_down(n, false),
+            Action::Crash(n) => {
+                self.take_down(n, false);
+                // A power loss: the kernel's IPVS table is gone too (a killed daemon
+                // leaves it behind).
+                self.lvs_power_loss(n);
+            }
             Action::Kill(n) => self.take_down(n, true),
             Action::Stop(n) => self.stop_node(n),
             Action::Start(n) => self.start_node(n),
@@ -1862,6 +1881,7 @@ impl<'s> World<'s> {
                     if gen == self.window.gen && !self.impaired() {
                         self.window.open = true;
                         self.bfd_window_opened();
+                        self.lvs_window_opened();
                         if self.healed && self.converged_at.is_none() {
                             self.converged_at = Some(self.last_transition_at.max(self.heal_at));
                         }
