@@ -329,6 +329,15 @@ pub fn draw(seed: u64) -> Draw {
             dur(b.interval_us),
             b.mult
         );
+        if let Some(l) = &b.lvs {
+            let _ = write!(
+                summary,
+                " ipvs on r1 (BFD_CHECK b1{}{}{}),",
+                if l.alpha { " alpha" } else { "" },
+                if l.inhibit { " inhibit" } else { "" },
+                if l.sorry { " sorry server" } else { "" }
+            );
+        }
     }
     let _ = write!(summary, " faults: {}", kinds.join(" "));
     Draw { text: t, summary }
@@ -338,6 +347,16 @@ pub fn draw(seed: u64) -> Draw {
 struct BfdDraw {
     interval_us: u64,
     mult: u64,
+    /// r1 also balances a virtual server whose real server r2 follows the session.
+    lvs: Option<LvsDraw>,
+}
+
+/// r1's virtual server 198.18.0.1:80 with real server r2 (BFD_CHECK b1) and options.
+struct LvsDraw {
+    alpha: bool,
+    inhibit: bool,
+    /// A sorry server (in while the quorum, 1, is lost).
+    sorry: bool,
 }
 
 /// One seed in five runs BFD; drawn from its own stream, so the rest of the draw is the
@@ -347,9 +366,18 @@ fn draw_bfd(seed: u64) -> Option<BfdDraw> {
     if !r.chance(1, 5) {
         return None;
     }
+    let interval_us = *r.pick(&[10_000u64, 20_000, 50_000, 100_000]);
+    let mult = r.range(3, 5);
+    // Drawn after the session, so a seed's session is the same with or without it.
+    let lvs = r.chance(1, 2).then(|| LvsDraw {
+        alpha: r.chance(1, 2),
+        inhibit: r.chance(1, 3),
+        sorry: r.chance(1, 2),
+    });
     Some(BfdDraw {
-        interval_us: *r.pick(&[10_000u64, 20_000, 50_000, 100_000]),
-        mult: r.range(3, 5),
+        interval_us,
+        mult,
+        lvs,
     })
 }
 
@@ -364,6 +392,25 @@ fn add_bfd(text: &str, b: &BfdDraw) -> String {
         let _ = writeln!(block, "@{me}     min_tx {ms}");
         let _ = writeln!(block, "@{me}     multiplier {}", b.mult);
         let _ = writeln!(block, "@{me} }}");
+    }
+    if let Some(l) = &b.lvs {
+        let mut vs =
+            String::from("virtual_server 198.18.0.1 80 {\n    lb_algo rr\n    lb_kind DR\n");
+        vs.push_str("    protocol TCP\n");
+        if l.sorry {
+            vs.push_str("    sorry_server 198.18.0.9 80\n");
+        }
+        vs.push_str("    real_server 192.0.2.2 80 {\n        weight 2\n");
+        if l.alpha {
+            vs.push_str("        alpha\n");
+        }
+        if l.inhibit {
+            vs.push_str("        inhibit_on_failure\n");
+        }
+        vs.push_str("        BFD_CHECK {\n            name b1\n        }\n    }\n}\n");
+        for line in vs.lines() {
+            let _ = writeln!(block, "@r1 {line}");
+        }
     }
     block.push_str("vrrp_instance VI_1 {\n@r1 track_bfd { b1 }\n@r2 track_bfd { b1 }\n");
     text.replace("vrrp_instance VI_1 {\n", &block)
