@@ -97,6 +97,11 @@ fn bfd_partition() {
     run_file("bfd-partition.sim");
 }
 
+#[test]
+fn bfd_check() {
+    run_file("bfd-check.sim");
+}
+
 /// Every file in conf/sim/ is covered by a test above.
 #[test]
 fn no_scenario_left_untested() {
