@@ -41,26 +41,60 @@ impl LvsService {
     /// Hands the engine's operations to the kernel and its events to the log (the engine
     /// already logged keepalived's line for each).
     fn apply(&mut self) {
+        let Some(ipvs) = self.ipvs.as_mut() else {
+            self.out.ops.clear();
+            return;
+        };
+        // Services a killed run left in the kernel, taken over by this one.
+        let mut taken_over = Vec::new();
         for op in self.out.ops.drain(..) {
-            let Some(ipvs) = self.ipvs.as_mut() else {
+            let Err(e) = ipvs.apply(&op) else {
                 continue;
             };
-            if let Err(e) = ipvs.apply(&op) {
-                self.ipvs_errors += 1;
+            self.ipvs_errors += 1;
+            error!(target: "lvs", "IPVS: {e}");
+            // A service or destination that is already there (left by a killed run) is made
+            // to match instead.
+            if crate::os::netlink::errno(&e) != Some(libc::EEXIST) {
+                continue;
+            }
+            let edit = match &op {
+                IpvsOp::AddService(svc) => {
+                    taken_over.push(svc.key);
+                    IpvsOp::EditService(svc.clone())
+                }
+                IpvsOp::AddDest(k, dest) => IpvsOp::EditDest(*k, dest.clone()),
+                _ => continue,
+            };
+            if let Err(e) = ipvs.apply(&edit) {
                 error!(target: "lvs", "IPVS: {e}");
-                // A service or destination that is already there (left by a killed run) is
-                // made to match instead.
-                if crate::os::netlink::errno(&e) == Some(libc::EEXIST) {
-                    let edit = match &op {
-                        IpvsOp::AddService(svc) => Some(IpvsOp::EditService(svc.clone())),
-                        IpvsOp::AddDest(k, dest) => Some(IpvsOp::EditDest(*k, dest.clone())),
-                        _ => None,
-                    };
-                    if let Some(edit) = edit {
-                        if let Err(e) = ipvs.apply(&edit) {
-                            error!(target: "lvs", "IPVS: {e}");
-                        }
-                    }
+            }
+        }
+        // A taken-over service keeps only the destinations this run wants: one the killed
+        // run had (a real server since removed from the configuration, or one whose checker
+        // failed in between) would otherwise stay until this run happened to touch it.
+        let installed = self.hc.lvs().installed();
+        for key in taken_over {
+            let wanted = installed.get(&key).map(|s| &s.dests);
+            let stale: Vec<_> = match ipvs.dests(&key) {
+                Ok(ds) => ds
+                    .into_iter()
+                    .filter(|d| !wanted.is_some_and(|w| w.contains_key(&d.key)))
+                    .collect(),
+                Err(e) => {
+                    error!(target: "lvs", "IPVS: {e}");
+                    continue;
+                }
+            };
+            for d in stale {
+                info!(
+                    target: "lvs",
+                    "IPVS: removing {} left by a previous run from {}",
+                    crate::os::ipvs::dest_name(&d.key),
+                    crate::os::ipvs::service_name(&key)
+                );
+                if let Err(e) = ipvs.apply(&IpvsOp::DelDest(key, d.key)) {
+                    error!(target: "lvs", "IPVS: {e}");
                 }
             }
         }

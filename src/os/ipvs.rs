@@ -382,6 +382,11 @@ fn addr_port(addr: &IpAddr, port: u16) -> String {
     }
 }
 
+/// `192.0.2.2:80`, `[fd00::2]:80` (ipvsadm's way).
+pub fn dest_name(key: &DestKey) -> String {
+    addr_port(&key.addr, key.port)
+}
+
 /// `TCP 192.0.2.1:80`, `FWM 5`, `FWM 5 IPv6` (ipvsadm's way).
 pub fn service_name(key: &ServiceKey) -> String {
     match key {

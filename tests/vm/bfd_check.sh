@@ -57,7 +57,7 @@ bfd() { # bfd NAME NEIGHBOR SOURCE
   printf 'bfd_instance %s {\n    neighbor_ip %s\n    source_ip %s\n    min_rx 100\n    min_tx 100\n    multiplier 3\n}\n' "$1" "$2" "$3"
 }
 
-main_conf() { # main_conf WEIGHT-OF-THE-FIRST-REAL-SERVER
+main_conf() { # main_conf WEIGHT-OF-THE-FIRST-REAL-SERVER [WITHOUT-THE-SECOND]
   printf 'global_defs {\n    notify_fifo %s/fifo\n    enable_script_security\n    script_user root\n}\n' $T
   bfd rs1 198.18.5.2 198.18.5.1
   cat <<EOC
@@ -73,6 +73,8 @@ virtual_server 192.0.2.10 80 {
             name rs1
         }
     }
+EOC
+  [ -n "$2" ] || cat <<EOC
     real_server 198.18.5.3 80 {
         weight 2
         inhibit_on_failure
@@ -80,6 +82,8 @@ virtual_server 192.0.2.10 80 {
             name rs1
         }
     }
+EOC
+  cat <<EOC
 }
 virtual_server 192.0.2.11 80 {
     lb_algo wrr
@@ -168,7 +172,8 @@ i=0
 while ipvsadm -Ln | grep -q "TCP  192.0.2.1" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 ipvsadm -Ln | grep -q "TCP  192.0.2.1" && fail "services left after SIGTERM"
 # 7. A killed run leaves its table behind; the next start takes it over (the services and
-#    real servers already there are edited to match) and SIGTERM still removes it all.
+#    real servers already there are edited to match, one no longer configured is removed)
+#    and SIGTERM still removes it all.
 main_conf 4 > $T/main.conf
 rm -f $T/main.pid
 start main ""
@@ -176,10 +181,13 @@ expect "restart" 50 192.0.2.10:80 198.18.5.2:80 4
 kill -KILL "$(cat $T/main.pid)"
 sleep 0.2
 [ "$(weight 192.0.2.10:80 198.18.5.2:80)" = 4 ] || fail "the killed run's table is gone"
-main_conf 6 > $T/main.conf
+main_conf 6 without-the-second > $T/main.conf
 rm -f $T/main.pid
 start main ""
 expect "takeover of a stale table" 50 192.0.2.10:80 198.18.5.2:80 6
+expect "takeover of a stale table" 10 192.0.2.10:80 198.18.5.3:80 none
+grep -q "IPVS: removing 198.18.5.3:80 left by a previous run from TCP 192.0.2.10:80" $T/main.log \
+  || fail "no line for the stale real server"
 expect "takeover of a stale table" 150 192.0.2.11:80 198.18.5.2:80 5
 kill -TERM "$(cat $T/main.pid)"
 i=0
