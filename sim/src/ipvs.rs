@@ -52,6 +52,7 @@ use keepalived_rs::config::model::lvs::{
     CheckerKind, ConnOpts, LvsConfig, RealServer, VirtualServer,
 };
 use keepalived_rs::lvs::build::{self, ServiceEntry, VsKey, SORRY_SERVER_WEIGHT};
+use keepalived_rs::lvs::kernel::{apply_ops, Applied, IpvsKernel};
 use keepalived_rs::lvs::{Dest, DestKey, IpvsOp, LvsOptions, Output, Service, ServiceKey};
 use keepalived_rs::os::ipvs::service_name;
 use std::collections::{BTreeMap, BTreeSet};
@@ -800,64 +801,69 @@ impl World<'_> {
         }
     }
 
-    /// Hands the step's operations to the kernel as the daemon does: a refusal is logged
-    /// (and is a violation unless it concerns a leftover); an `AddService` or `AddDest`
-    /// refused with EEXIST is retried as `EditService` or `EditDest`.
+    /// Hands the step's operations to the kernel through the daemon's own rules
+    /// (`lvs::kernel::apply_ops`: EEXIST on an add retried as an edit, a taken-over service
+    /// cleared of destinations this run does not want). A refusal is logged, and is a
+    /// violation unless it concerns a leftover.
     fn lvs_apply(&mut self, n: usize, cause: &str) {
         let ops = std::mem::take(&mut self.nodes[n].lvs.out.ops);
-        for op in &ops {
-            let mut op = op.clone();
-            // At most one retry.
-            for _ in 0..2 {
-                let l = &mut self.nodes[n].lvs;
-                let r = if self.opts.sabotage.keep_ipvs_dests && matches!(op, IpvsOp::DelDest(..)) {
-                    // TEST ONLY: the kernel says yes and does nothing.
-                    Ok(())
-                } else {
-                    l.ipvs.apply(&op)
+        // What happened, in order; judged below, where the world can be borrowed again.
+        let mut seen: Vec<(IpvsOp, Option<Refusal>, bool)> = Vec::new();
+        {
+            let l = &mut self.nodes[n].lvs;
+            let installed = match &l.hc {
+                Some(hc) => hc.lvs().installed().clone(),
+                None => BTreeMap::new(),
+            };
+            let mut kernel = SimKernel {
+                ipvs: &mut l.ipvs,
+                keep_dests: self.opts.sabotage.keep_ipvs_dests,
+            };
+            apply_ops(&mut kernel, &ops, &installed, |a| match a {
+                Applied::Done { op, .. } => seen.push((op.clone(), None, false)),
+                Applied::Refused { op, error, .. } => seen.push((op.clone(), Some(error), false)),
+                Applied::Stale { service, dest } => {
+                    seen.push((IpvsOp::DelDest(service, dest), None, true))
+                }
+                Applied::ListFailed { .. } => {}
+            });
+        }
+        for (op, refusal, stale) in seen {
+            if self.opts.trace {
+                let m = match refusal {
+                    None => format!("[ipvs] {}{}", describe(&op), detail(&op)),
+                    Some(e) => format!("[ipvs] {}{}: {e}", describe(&op), detail(&op)),
                 };
-                if self.opts.trace {
-                    let m = match r {
-                        Ok(()) => format!("[ipvs] {}{}", describe(&op), detail(&op)),
-                        Err(e) => format!("[ipvs] {}{}: {e}", describe(&op), detail(&op)),
-                    };
+                self.line(Some(n), &m);
+            }
+            let l = &mut self.nodes[n].lvs;
+            let Some(e) = refusal else {
+                touch(&mut l.leftovers, &op);
+                if let (true, IpvsOp::DelDest(k, d)) = (stale, &op) {
+                    let m = format!(
+                        "check: IPVS: removing {} left by a previous run from {}",
+                        dest_name(d),
+                        service_name(k)
+                    );
                     self.line(Some(n), &m);
                 }
-                let l = &mut self.nodes[n].lvs;
-                match r {
-                    Ok(()) => {
-                        touch(&mut l.leftovers, &op);
-                        break;
-                    }
-                    Err(e) => {
-                        let leftover = match &op {
-                            IpvsOp::AddService(s) => l.leftovers.contains(&(s.key, None)),
-                            IpvsOp::AddDest(k, d) => l.leftovers.contains(&(*k, Some(d.key))),
-                            _ => false,
-                        } && e == Refusal::Exists;
-                        let text = format!("{}: {e}", describe(&op));
-                        if leftover {
-                            let m = format!("check: IPVS: {text}  (left by the previous run)");
-                            self.line(Some(n), &m);
-                        } else {
-                            self.line(Some(n), &format!("check: IPVS: {text}"));
-                            let v = format!(
-                                "the checker side sent an operation the kernel refuses ({cause}): \
-                                 {text}"
-                            );
-                            self.violation(Some(n), v);
-                        }
-                        match (&op, e) {
-                            (IpvsOp::AddService(s), Refusal::Exists) => {
-                                op = IpvsOp::EditService(s.clone());
-                            }
-                            (IpvsOp::AddDest(k, d), Refusal::Exists) => {
-                                op = IpvsOp::EditDest(*k, d.clone());
-                            }
-                            _ => break,
-                        }
-                    }
-                }
+                continue;
+            };
+            let leftover = match &op {
+                IpvsOp::AddService(s) => l.leftovers.contains(&(s.key, None)),
+                IpvsOp::AddDest(k, d) => l.leftovers.contains(&(*k, Some(d.key))),
+                _ => false,
+            } && e == Refusal::Exists;
+            let text = format!("{}: {e}", describe(&op));
+            if leftover {
+                let m = format!("check: IPVS: {text}  (left by the previous run)");
+                self.line(Some(n), &m);
+            } else {
+                self.line(Some(n), &format!("check: IPVS: {text}"));
+                let v = format!(
+                    "the checker side sent an operation the kernel refuses ({cause}): {text}"
+                );
+                self.violation(Some(n), v);
             }
         }
         let mut ops = ops;
@@ -1048,6 +1054,37 @@ pub enum RsWant {
     Out,
     /// In every matching service at this weight.
     Weight(u32),
+}
+
+/// The fake table as the daemon's driving sees a kernel.
+struct SimKernel<'a> {
+    ipvs: &'a mut FakeIpvs,
+    /// TEST ONLY (`--sabotage`): the kernel says yes to a `DelDest` and does nothing.
+    keep_dests: bool,
+}
+
+impl IpvsKernel for SimKernel<'_> {
+    type Error = Refusal;
+
+    fn apply(&mut self, op: &IpvsOp) -> Result<(), Refusal> {
+        if self.keep_dests && matches!(op, IpvsOp::DelDest(..)) {
+            return Ok(());
+        }
+        self.ipvs.apply(op)
+    }
+
+    fn dests(&mut self, key: &ServiceKey) -> Result<Vec<Dest>, Refusal> {
+        Ok(self
+            .ipvs
+            .table
+            .get(key)
+            .map(|(_, d)| d.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    fn exists(e: &Refusal) -> bool {
+        *e == Refusal::Exists
+    }
 }
 
 /// An operation the kernel carried out makes the entries it names this run's own.

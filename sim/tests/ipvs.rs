@@ -39,8 +39,9 @@ fn timeline_shows_the_checker_side() {
          of the previous run",
         "lb    check: IPVS: add IPVS service TCP 192.0.2.100:80: File exists (os error 17)  \
          (left by the previous run)",
-        "lb    check: IPVS: add IPVS destination 192.0.2.2:53 to UDP 192.0.2.100:53: File \
+        "lb    check: IPVS: add IPVS destination 192.0.2.2:80 to TCP 192.0.2.100:80: File \
          exists (os error 17)  (left by the previous run)",
+        "lb    check: IPVS: removing 192.0.2.2:53 left by a previous run from UDP 192.0.2.100:53",
         "ok: expect lb rs 192.0.2.100:80 192.0.2.2:80 out within 35ms (met after",
     ] {
         assert!(
@@ -89,6 +90,9 @@ fn checker_runs_are_deterministic() {
                  2): File exists (os error 17)",
                 // What a killed run left is made to match, as the daemon does.
                 "lb    [ipvs] edit IPVS service TCP 192.0.2.100:80 (rr)",
+                // ... and what this run does not want leaves the services it took over.
+                "lb    check: IPVS: removing 192.0.2.2:53 left by a previous run from UDP \
+                 192.0.2.100:53",
                 "lb    [notify] RS [192.0.2.2]:tcp:80 [192.0.2.100]:tcp:80 DOWN",
             ] {
                 assert!(a.output.contains(want), "missing {want:?}:\n{}", a.output);
@@ -163,7 +167,7 @@ fn a_wrong_rs_expectation_fails_with_what_the_table_holds() {
         // Within 20 ms of the crash the Detection Time (30 ms) has not passed.
         "FAILED: expect lb rs 192.0.2.100:80 192.0.2.2:80 out within 20ms (lb: 192.0.2.2:80 \
          has weight 2 in TCP 192.0.2.100:80)",
-        "verdict: FAIL  0 violation(s), 30/32 expectations met",
+        "verdict: FAIL  0 violation(s), 31/33 expectations met",
     ] {
         assert!(
             out.output.contains(want),

@@ -15,7 +15,8 @@ use crate::check::Healthcheckers;
 use crate::config::model::global::LvsFlushOnStop;
 use crate::config::model::{Config, Script};
 use crate::lvs::event::Output;
-use crate::lvs::{IpvsOp, LvsOptions};
+use crate::lvs::kernel::{apply_ops, Applied};
+use crate::lvs::LvsOptions;
 use crate::os::ipvs::Ipvs;
 use log::{error, info, warn};
 use scheduler::Ctx;
@@ -45,59 +46,24 @@ impl LvsService {
             self.out.ops.clear();
             return;
         };
-        // Services a killed run left in the kernel, taken over by this one.
-        let mut taken_over = Vec::new();
-        for op in self.out.ops.drain(..) {
-            let Err(e) = ipvs.apply(&op) else {
-                continue;
-            };
-            self.ipvs_errors += 1;
-            error!(target: "lvs", "IPVS: {e}");
-            // A service or destination that is already there (left by a killed run) is made
-            // to match instead.
-            if crate::os::netlink::errno(&e) != Some(libc::EEXIST) {
-                continue;
+        let mut ops = std::mem::take(&mut self.out.ops);
+        let mut errors = 0;
+        apply_ops(ipvs, &ops, self.hc.lvs().installed(), |a| match a {
+            Applied::Done { .. } => {}
+            Applied::Refused { error, .. } | Applied::ListFailed { error, .. } => {
+                errors += 1;
+                error!(target: "lvs", "IPVS: {error}");
             }
-            let edit = match &op {
-                IpvsOp::AddService(svc) => {
-                    taken_over.push(svc.key);
-                    IpvsOp::EditService(svc.clone())
-                }
-                IpvsOp::AddDest(k, dest) => IpvsOp::EditDest(*k, dest.clone()),
-                _ => continue,
-            };
-            if let Err(e) = ipvs.apply(&edit) {
-                error!(target: "lvs", "IPVS: {e}");
-            }
-        }
-        // A taken-over service keeps only the destinations this run wants: one the killed
-        // run had (a real server since removed from the configuration, or one whose checker
-        // failed in between) would otherwise stay until this run happened to touch it.
-        let installed = self.hc.lvs().installed();
-        for key in taken_over {
-            let wanted = installed.get(&key).map(|s| &s.dests);
-            let stale: Vec<_> = match ipvs.dests(&key) {
-                Ok(ds) => ds
-                    .into_iter()
-                    .filter(|d| !wanted.is_some_and(|w| w.contains_key(&d.key)))
-                    .collect(),
-                Err(e) => {
-                    error!(target: "lvs", "IPVS: {e}");
-                    continue;
-                }
-            };
-            for d in stale {
-                info!(
-                    target: "lvs",
-                    "IPVS: removing {} left by a previous run from {}",
-                    crate::os::ipvs::dest_name(&d.key),
-                    crate::os::ipvs::service_name(&key)
-                );
-                if let Err(e) = ipvs.apply(&IpvsOp::DelDest(key, d.key)) {
-                    error!(target: "lvs", "IPVS: {e}");
-                }
-            }
-        }
+            Applied::Stale { service, dest } => info!(
+                target: "lvs",
+                "IPVS: removing {} left by a previous run from {}",
+                crate::os::ipvs::dest_name(&dest),
+                crate::os::ipvs::service_name(&service)
+            ),
+        });
+        self.ipvs_errors += errors;
+        ops.clear();
+        self.out.ops = ops;
     }
 
     /// The events' notify scripts (`notify_up`, `notify_down`, `quorum_up`,

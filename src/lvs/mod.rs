@@ -12,6 +12,7 @@
 pub mod build;
 pub mod engine;
 pub mod event;
+pub mod kernel;
 mod reload;
 pub mod table;
 

@@ -382,6 +382,22 @@ fn addr_port(addr: &IpAddr, port: u16) -> String {
     }
 }
 
+impl crate::lvs::kernel::IpvsKernel for Ipvs {
+    type Error = io::Error;
+
+    fn apply(&mut self, op: &IpvsOp) -> io::Result<()> {
+        Ipvs::apply(self, op)
+    }
+
+    fn dests(&mut self, key: &ServiceKey) -> io::Result<Vec<Dest>> {
+        Ipvs::dests(self, key)
+    }
+
+    fn exists(e: &io::Error) -> bool {
+        super::netlink::errno(e) == Some(libc::EEXIST)
+    }
+}
+
 /// `192.0.2.2:80`, `[fd00::2]:80` (ipvsadm's way).
 pub fn dest_name(key: &DestKey) -> String {
     addr_port(&key.addr, key.port)
