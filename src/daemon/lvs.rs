@@ -185,7 +185,34 @@ pub(super) fn start(ctx: &mut C, d: &mut Daemon) {
         d.current.config.lvs.virtual_servers.len()
     );
     d.lvs = Some(svc);
+    start_fifo_readers(ctx, d);
     notify(ctx, d);
+}
+
+/// The FIFO reader scripts (`lvs_notify_fifo_script`, and `notify_fifo_script` when no VRRP
+/// side runs to start it), started once with the FIFO's path as their last argument, as
+/// keepalived starts them.
+fn start_fifo_readers(ctx: &mut C, d: &mut Daemon) {
+    let g = &d.current.config.global;
+    let mut fifos = vec![&g.lvs_notify_fifo];
+    if d.vrrp.is_none() {
+        fifos.push(&g.notify_fifo);
+    }
+    for f in fifos.into_iter().flatten() {
+        let Some(s) = &f.script else {
+            continue;
+        };
+        let mut run = ScriptRun {
+            argv: s.argv.clone(),
+            uid: s.uid,
+            gid: s.gid,
+        };
+        run.argv.push(f.path.clone());
+        let mut cmd = super::notify::command(&run);
+        if let Err(e) = ctx.spawn_child(&mut cmd, None, |_, _: &mut Daemon, _| {}) {
+            warn!(target: "check", "cannot run {:?}: {e}", run.argv);
+        }
+    }
 }
 
 /// A BFD session reported to the checkers changed state.
@@ -215,7 +242,6 @@ pub(super) fn reload(ctx: &mut C, d: &mut Daemon) {
                 svc.hc.reload(&cfg, &mut out);
                 svc.out = out;
                 svc.apply();
-                svc.fifos = open_fifos(&d.current.config);
             }
             notify(ctx, d);
         }
@@ -266,7 +292,7 @@ fn write_lines(d: &mut Daemon, lines: &[String]) {
 }
 
 /// The checker side's notify FIFOs: the global `notify_fifo` and `lvs_notify_fifo` (as
-/// keepalived's checker child writes to both).
+/// keepalived's checker child writes to both), opened once at start (as the VRRP side's).
 fn open_fifos(cfg: &Config) -> Vec<Fifo> {
     let g = &cfg.global;
     let mut v = Vec::new();

@@ -58,7 +58,7 @@ bfd() { # bfd NAME NEIGHBOR SOURCE
 }
 
 main_conf() { # main_conf WEIGHT-OF-THE-FIRST-REAL-SERVER [WITHOUT-THE-SECOND]
-  printf 'global_defs {\n    notify_fifo %s/fifo\n    enable_script_security\n    script_user root\n}\n' $T
+  printf 'global_defs {\n    notify_fifo %s/fifo\n    lvs_notify_fifo %s/lfifo\n    lvs_notify_fifo_script %s\n    enable_script_security\n    script_user root\n}\n' $T $T $R
   bfd rs1 198.18.5.2 198.18.5.1
   cat <<EOC
 virtual_server 192.0.2.10 80 {
@@ -120,6 +120,10 @@ logged() {
 N=/usr/local/bin/kvrs-notify.sh
 printf '#!/bin/sh\necho "$@" >> %s/notify.log\n' $T > $N
 chmod 755 $N
+# lvs_notify_fifo's reader, started by the daemon with the FIFO's path.
+R=/usr/local/bin/kvrs-fifo-reader.sh
+printf '#!/bin/sh\nexec cat "$1" >> %s/lfifo.log\n' $T > $R
+chmod 755 $R
 mkfifo $T/fifo
 cat $T/fifo > $T/fifo.log &
 main_conf 3 > $T/main.conf
@@ -150,6 +154,7 @@ logged "down 10" 30 $T/notify.log
 logged "qdown 11" 30 $T/notify.log
 logged "RS \[198.18.5.2\]:tcp:80 \[192.0.2.10\]:tcp:80 DOWN" 30 $T/fifo.log
 logged "VS \[192.0.2.11\]:tcp:80 DOWN" 30 $T/fifo.log
+logged "RS \[198.18.5.2\]:tcp:80 \[192.0.2.10\]:tcp:80 DOWN" 30 $T/lfifo.log
 
 # 4. Thawed: back at their weights.
 kill -CONT "$(cat $T/peer.pid)"

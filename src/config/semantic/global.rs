@@ -445,7 +445,7 @@ fn global_table() -> Vec<Kw<GlobalDefs>> {
         Kw::accepted("vrrp_notify_fifo_script", Tier::T3, |ctx, n, g| {
             fifo_script(ctx, n, &mut g.vrrp_notify_fifo)
         }),
-        Kw::accepted("lvs_notify_fifo_script", Tier::T3, |ctx, n, g| {
+        Kw::new("lvs_notify_fifo_script", Tier::T3, |ctx, n, g| {
             fifo_script(ctx, n, &mut g.lvs_notify_fifo)
         }),
         Kw::accepted("fifo_write_vrrp_states_on_reload", Tier::T3, |ctx, n, g| {
