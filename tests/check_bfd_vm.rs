@@ -25,3 +25,21 @@ fn bfd_check_real_servers_follow_the_session_in_ipvs() {
         "the guest did not finish"
     );
 }
+
+/// `lvs_timeouts` and `lvs_sync_daemon ... inst VI` against the kernel's IPVS (guest half:
+/// `tests/vm/sync_daemon.sh`): the timeouts are set, the sync daemon is backup while VI is
+/// BACKUP and master while it is MASTER, and SIGTERM stops it.
+#[test]
+fn sync_daemon_follows_its_vrrp_instance_and_timeouts_are_set() {
+    if !vm_ready("sync_daemon_follows_its_vrrp_instance_and_timeouts_are_set") {
+        return;
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vm/sync_daemon.sh");
+    let bin = Path::new(env!("CARGO_BIN_EXE_keepalived-rs"));
+    let (code, log) = run_vm(&script, &[bin]);
+    assert_eq!(code, Some(0), "the guest script failed (99: no result)");
+    assert!(
+        log.contains("SYNC DAEMON VM TEST OK"),
+        "the guest did not finish"
+    );
+}

@@ -17,7 +17,7 @@ use crate::config::model::{Config, Script};
 use crate::lvs::event::Output;
 use crate::lvs::kernel::{apply_ops, Applied};
 use crate::lvs::LvsOptions;
-use crate::os::ipvs::Ipvs;
+use crate::os::ipvs::{Ipvs, SyncDaemon, SyncState};
 use log::{error, info, warn};
 use scheduler::Ctx;
 
@@ -32,6 +32,8 @@ pub struct LvsService {
     fifos: Vec<Fifo>,
     /// Operations the kernel refused.
     pub ipvs_errors: u64,
+    /// The connection-sync daemons running (`lvs_sync_daemon`).
+    syncd: Vec<SyncDaemon>,
 }
 
 impl LvsService {
@@ -177,6 +179,7 @@ pub(super) fn start(ctx: &mut C, d: &mut Daemon) {
         out,
         fifos: open_fifos(&d.current.config),
         ipvs_errors: 0,
+        syncd: Vec::new(),
     };
     svc.apply();
     info!(
@@ -185,8 +188,95 @@ pub(super) fn start(ctx: &mut C, d: &mut Daemon) {
         d.current.config.lvs.virtual_servers.len()
     );
     d.lvs = Some(svc);
+    set_timeouts(d);
+    sync_daemons(d);
     start_fifo_readers(ctx, d);
     notify(ctx, d);
+}
+
+/// `lvs_timeouts`, when any is set (0 keeps the kernel's value of the others).
+fn set_timeouts(d: &mut Daemon) {
+    let t = d.current.config.global.lvs_timeouts;
+    if t.tcp_s.is_none() && t.tcp_fin_s.is_none() && t.udp_s.is_none() {
+        return;
+    }
+    if let Some(ipvs) = d.lvs.as_mut().and_then(|s| s.ipvs.as_mut()) {
+        let v = |x: Option<u32>| x.unwrap_or(0);
+        if let Err(e) = ipvs.set_timeouts(v(t.tcp_s), v(t.tcp_fin_s), v(t.udp_s)) {
+            error!(target: "lvs", "IPVS: {e}");
+        }
+    }
+}
+
+/// The sync daemons `lvs_sync_daemon` asks for now: master and backup for the daemon's
+/// lifetime without an instance; with `inst VI`, master while VI is MASTER and backup
+/// otherwise (keepalived's VRRP side drives them so). The sync id is `id`, else VI's VRID,
+/// else 0.
+fn wanted_sync_daemons(d: &Daemon) -> Vec<SyncDaemon> {
+    let Some(c) = d.current.config.global.lvs_sync_daemon.as_ref() else {
+        return Vec::new();
+    };
+    let vi = c.instance.as_deref().and_then(|name| {
+        d.vrrp
+            .as_ref()
+            .and_then(|v| v.router().instance_by_name(name))
+    });
+    let sync_id = c.sync_id.or_else(|| vi.map(|i| i.cfg.vrid)).unwrap_or(0);
+    let states = match (&c.instance, vi) {
+        (None, _) => vec![SyncState::Master, SyncState::Backup],
+        (Some(_), Some(i)) if i.state() == crate::vrrp::State::Master => vec![SyncState::Master],
+        (Some(_), _) => vec![SyncState::Backup],
+    };
+    states
+        .into_iter()
+        .map(|state| SyncDaemon {
+            state,
+            interface: c.interface.clone(),
+            sync_id,
+            maxlen: c.maxlen,
+            port: c.port,
+            ttl: c.ttl,
+            group: c.group,
+        })
+        .collect()
+}
+
+/// Brings the running sync daemons to what is wanted now: called at start, at a reload and
+/// after every VRRP step (the instance that drives them may have changed state).
+pub(super) fn sync_daemons(d: &mut Daemon) {
+    if d.lvs.as_ref().map_or(true, |s| s.ipvs.is_none()) {
+        return;
+    }
+    let want = wanted_sync_daemons(d);
+    let Some(svc) = d.lvs.as_mut() else {
+        return;
+    };
+    if svc.syncd == want {
+        return;
+    }
+    let Some(ipvs) = svc.ipvs.as_mut() else {
+        return;
+    };
+    // Stop what changes first: the kernel runs one daemon per state.
+    for sd in svc.syncd.iter().filter(|sd| !want.contains(sd)) {
+        info!(target: "lvs", "IPVS: stopping the {} sync daemon", sd.state.name());
+        if let Err(e) = ipvs.stop_daemon(sd.state) {
+            error!(target: "lvs", "IPVS: {e}");
+        }
+    }
+    for sd in want.iter().filter(|sd| !svc.syncd.contains(sd)) {
+        info!(
+            target: "lvs",
+            "IPVS: starting the {} sync daemon on {} (syncid {})",
+            sd.state.name(),
+            sd.interface,
+            sd.sync_id
+        );
+        if let Err(e) = ipvs.start_daemon(sd) {
+            error!(target: "lvs", "IPVS: {e}");
+        }
+    }
+    svc.syncd = want;
 }
 
 /// The FIFO reader scripts (`lvs_notify_fifo_script`, and `notify_fifo_script` when no VRRP
@@ -243,6 +333,8 @@ pub(super) fn reload(ctx: &mut C, d: &mut Daemon) {
                 svc.out = out;
                 svc.apply();
             }
+            set_timeouts(d);
+            sync_daemons(d);
             notify(ctx, d);
         }
         (false, false) => {}
@@ -257,6 +349,13 @@ pub(super) fn stop(_ctx: &mut C, d: &mut Daemon) {
     let Some(svc) = d.lvs.as_mut() else {
         return;
     };
+    if let Some(ipvs) = svc.ipvs.as_mut() {
+        for sd in std::mem::take(&mut svc.syncd) {
+            if let Err(e) = ipvs.stop_daemon(sd.state) {
+                error!(target: "lvs", "IPVS: {e}");
+            }
+        }
+    }
     let mut out = std::mem::take(&mut svc.out);
     svc.hc.shutdown(&mut out);
     if keep {

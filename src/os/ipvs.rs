@@ -41,10 +41,25 @@ pub const IPVS_CMD_NEW_DEST: u8 = 5;
 pub const IPVS_CMD_SET_DEST: u8 = 6;
 pub const IPVS_CMD_DEL_DEST: u8 = 7;
 pub const IPVS_CMD_GET_DEST: u8 = 8;
+pub const IPVS_CMD_NEW_DAEMON: u8 = 9;
+pub const IPVS_CMD_DEL_DAEMON: u8 = 10;
+pub const IPVS_CMD_SET_CONFIG: u8 = 12;
 pub const IPVS_CMD_FLUSH: u8 = 17;
 
 const IPVS_CMD_ATTR_SERVICE: u16 = 1;
 const IPVS_CMD_ATTR_DEST: u16 = 2;
+const IPVS_CMD_ATTR_DAEMON: u16 = 3;
+const IPVS_CMD_ATTR_TIMEOUT_TCP: u16 = 4;
+const IPVS_CMD_ATTR_TIMEOUT_TCP_FIN: u16 = 5;
+const IPVS_CMD_ATTR_TIMEOUT_UDP: u16 = 6;
+const IPVS_DAEMON_ATTR_STATE: u16 = 1;
+const IPVS_DAEMON_ATTR_MCAST_IFN: u16 = 2;
+const IPVS_DAEMON_ATTR_SYNC_ID: u16 = 3;
+const IPVS_DAEMON_ATTR_SYNC_MAXLEN: u16 = 4;
+const IPVS_DAEMON_ATTR_MCAST_GROUP: u16 = 5;
+const IPVS_DAEMON_ATTR_MCAST_GROUP6: u16 = 6;
+const IPVS_DAEMON_ATTR_MCAST_PORT: u16 = 7;
+const IPVS_DAEMON_ATTR_MCAST_TTL: u16 = 8;
 
 const IPVS_SVC_ATTR_AF: u16 = 1;
 const IPVS_SVC_ATTR_PROTOCOL: u16 = 2;
@@ -398,6 +413,67 @@ impl crate::lvs::kernel::IpvsKernel for Ipvs {
     }
 }
 
+/// Which side of connection synchronisation a sync daemon is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SyncState {
+    Master = 1,
+    Backup = 2,
+}
+
+impl SyncState {
+    pub fn name(self) -> &'static str {
+        match self {
+            SyncState::Master => "master",
+            SyncState::Backup => "backup",
+        }
+    }
+}
+
+/// One IPVS connection-sync daemon (`lvs_sync_daemon`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncDaemon {
+    pub state: SyncState,
+    pub interface: String,
+    pub sync_id: u8,
+    pub maxlen: Option<u16>,
+    pub port: u16,
+    pub ttl: Option<u8>,
+    pub group: Option<IpAddr>,
+}
+
+impl SyncDaemon {
+    fn describe(&self) -> String {
+        format!(
+            "({}, mcast={}, syncid={})",
+            self.state.name(),
+            self.interface,
+            self.sync_id
+        )
+    }
+}
+
+/// The `IPVS_CMD_ATTR_DAEMON` nest of a start: STATE, MCAST_IFN, SYNC_ID, then the options
+/// set (the kernel has had them since 4.3).
+fn encode_daemon(b: &mut MsgBuilder, d: &SyncDaemon) {
+    let at = b.nest_start(IPVS_CMD_ATTR_DAEMON);
+    b.attr_u32(IPVS_DAEMON_ATTR_STATE, d.state as u32);
+    b.attr_str(IPVS_DAEMON_ATTR_MCAST_IFN, &d.interface);
+    b.attr_u32(IPVS_DAEMON_ATTR_SYNC_ID, u32::from(d.sync_id));
+    if let Some(m) = d.maxlen {
+        b.attr(IPVS_DAEMON_ATTR_SYNC_MAXLEN, &m.to_ne_bytes());
+    }
+    match d.group {
+        Some(IpAddr::V4(g)) => b.attr(IPVS_DAEMON_ATTR_MCAST_GROUP, &g.octets()),
+        Some(IpAddr::V6(g)) => b.attr(IPVS_DAEMON_ATTR_MCAST_GROUP6, &g.octets()),
+        None => {}
+    }
+    b.attr(IPVS_DAEMON_ATTR_MCAST_PORT, &d.port.to_be_bytes());
+    if let Some(t) = d.ttl {
+        b.attr(IPVS_DAEMON_ATTR_MCAST_TTL, &[t]);
+    }
+    b.nest_end(at);
+}
+
 /// `192.0.2.2:80`, `[fd00::2]:80` (ipvsadm's way).
 pub fn dest_name(key: &DestKey) -> String {
     addr_port(&key.addr, key.port)
@@ -496,6 +572,54 @@ impl Ipvs {
             Reply::Ack,
             &|| "flush IPVS table".to_string(),
             |_| {},
+            &mut |_| true,
+        )
+    }
+
+    /// `lvs_timeouts`: the TCP, TCP FIN and UDP connection timeouts in seconds
+    /// (`IPVS_CMD_SET_CONFIG`); 0 leaves that one as the kernel has it.
+    pub fn set_timeouts(&mut self, tcp: u32, tcp_fin: u32, udp: u32) -> io::Result<()> {
+        self.sock.request(
+            self.family,
+            IPVS_CMD_SET_CONFIG,
+            IPVS_GENL_VERSION,
+            Reply::Ack,
+            &|| format!("set IPVS timeouts tcp {tcp} tcpfin {tcp_fin} udp {udp}"),
+            |b| {
+                b.attr_u32(IPVS_CMD_ATTR_TIMEOUT_TCP, tcp);
+                b.attr_u32(IPVS_CMD_ATTR_TIMEOUT_TCP_FIN, tcp_fin);
+                b.attr_u32(IPVS_CMD_ATTR_TIMEOUT_UDP, udp);
+            },
+            &mut |_| true,
+        )
+    }
+
+    /// Starts the connection-sync daemon in `d.state` (`IPVS_CMD_NEW_DAEMON`).
+    pub fn start_daemon(&mut self, d: &SyncDaemon) -> io::Result<()> {
+        self.sock.request(
+            self.family,
+            IPVS_CMD_NEW_DAEMON,
+            IPVS_GENL_VERSION,
+            Reply::Ack,
+            &|| format!("start IPVS sync daemon {}", d.describe()),
+            |b| encode_daemon(b, d),
+            &mut |_| true,
+        )
+    }
+
+    /// Stops the connection-sync daemon in `state` (`IPVS_CMD_DEL_DAEMON`).
+    pub fn stop_daemon(&mut self, state: SyncState) -> io::Result<()> {
+        self.sock.request(
+            self.family,
+            IPVS_CMD_DEL_DAEMON,
+            IPVS_GENL_VERSION,
+            Reply::Ack,
+            &|| format!("stop IPVS sync daemon ({})", state.name()),
+            |b| {
+                let at = b.nest_start(IPVS_CMD_ATTR_DAEMON);
+                b.attr_u32(IPVS_DAEMON_ATTR_STATE, state as u32);
+                b.nest_end(at);
+            },
             &mut |_| true,
         )
     }

@@ -423,7 +423,7 @@ fn global_table() -> Vec<Kw<GlobalDefs>> {
         }),
         // IPVS
         Kw::new("lvs_sync_daemon", Tier::T2, lvs_sync_daemon),
-        Kw::accepted("lvs_timeouts", Tier::T3, lvs_timeouts),
+        Kw::new("lvs_timeouts", Tier::T3, lvs_timeouts),
         Kw::new("lvs_flush", Tier::T2, |ctx, n, g| {
             g.lvs_flush = vals::bare_flag(ctx, n)
         }),
