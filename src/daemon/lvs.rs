@@ -408,3 +408,30 @@ fn open_fifos(cfg: &Config) -> Vec<Fifo> {
     }
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ast::Span;
+
+    fn script(command: &str, user: Option<&str>) -> Script {
+        Script {
+            command: command.into(),
+            user: user.map(str::to_string),
+            group: None,
+            span: Span::default(),
+        }
+    }
+
+    #[test]
+    fn scripts_split_as_keepalived_and_run_as_their_user() {
+        let cfg = Config::default();
+        let r = script_run(&script("/bin/echo 'a b' c\\ d", None), &cfg).unwrap();
+        assert_eq!(r.argv, vec!["/bin/echo", "a b", "c d"]);
+        assert_eq!((r.uid, r.gid), (0, 0));
+        let r = script_run(&script("/bin/true", Some("root")), &cfg).unwrap();
+        assert_eq!((r.uid, r.gid), (0, 0));
+        assert!(script_run(&script("/bin/true", Some("no-such-user-kvrs")), &cfg).is_err());
+        assert!(script_run(&script("", None), &cfg).is_err());
+    }
+}
