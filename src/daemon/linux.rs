@@ -269,24 +269,8 @@ impl LinuxEnv {
         if self.fifos.is_empty() {
             let g = &model.global;
             for f in [&g.notify_fifo, &g.vrrp_notify_fifo].into_iter().flatten() {
-                let uid = f
-                    .user
-                    .as_deref()
-                    .and_then(|u| nix::unistd::User::from_name(u).ok().flatten());
-                let (u, gid) = uid
-                    .map(|u| (u.uid.as_raw(), u.gid.as_raw()))
-                    .unwrap_or((0, 0));
-                match Fifo::open(std::path::Path::new(&f.path), u, gid) {
-                    Ok(fifo) => self.fifos.push(fifo),
-                    Err(e) => warn!(target: "os", "cannot open notify FIFO {}: {e}", f.path),
-                }
-                if let Some(s) = &f.script {
-                    let mut run = ScriptRun {
-                        argv: s.argv.clone(),
-                        uid: s.uid,
-                        gid: s.gid,
-                    };
-                    run.argv.push(f.path.clone());
+                self.fifos.extend(notify::open_notify_fifo(f));
+                if let Some(run) = notify::fifo_reader(f) {
                     self.spawns.push(Spawn::Notify {
                         command: notify::command(&run),
                         timeout_us: None,

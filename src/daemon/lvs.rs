@@ -289,15 +289,9 @@ fn start_fifo_readers(ctx: &mut C, d: &mut Daemon) {
         fifos.push(&g.notify_fifo);
     }
     for f in fifos.into_iter().flatten() {
-        let Some(s) = &f.script else {
+        let Some(run) = super::notify::fifo_reader(f) else {
             continue;
         };
-        let mut run = ScriptRun {
-            argv: s.argv.clone(),
-            uid: s.uid,
-            gid: s.gid,
-        };
-        run.argv.push(f.path.clone());
         let mut cmd = super::notify::command(&run);
         if let Err(e) = ctx.spawn_child(&mut cmd, None, |_, _: &mut Daemon, _| {}) {
             warn!(target: "check", "cannot run {:?}: {e}", run.argv);
@@ -394,19 +388,11 @@ fn write_lines(d: &mut Daemon, lines: &[String]) {
 /// keepalived's checker child writes to both), opened once at start (as the VRRP side's).
 fn open_fifos(cfg: &Config) -> Vec<Fifo> {
     let g = &cfg.global;
-    let mut v = Vec::new();
-    for f in [&g.notify_fifo, &g.lvs_notify_fifo].into_iter().flatten() {
-        let owner = f
-            .user
-            .as_deref()
-            .and_then(|u| nix::unistd::User::from_name(u).ok().flatten())
-            .map_or((0, 0), |u| (u.uid.as_raw(), u.gid.as_raw()));
-        match Fifo::open(std::path::Path::new(&f.path), owner.0, owner.1) {
-            Ok(fifo) => v.push(fifo),
-            Err(e) => warn!(target: "check", "cannot open notify FIFO {}: {e}", f.path),
-        }
-    }
-    v
+    [&g.notify_fifo, &g.lvs_notify_fifo]
+        .into_iter()
+        .flatten()
+        .filter_map(super::notify::open_notify_fifo)
+        .collect()
 }
 
 #[cfg(test)]

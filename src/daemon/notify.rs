@@ -4,7 +4,7 @@
 //! per notify FIFO (`INSTANCE "VI_1" MASTER 150`). Building the commands and lines is pure;
 //! running them is the caller's (through the event loop, never waited for except STOP).
 
-use crate::config::model::global::ExecScript;
+use crate::config::model::global::{ExecScript, NotifyFifo};
 use crate::config::model::vrrp::NotifyScripts;
 use crate::vrrp::{NotifyKind, NotifyState};
 use std::ffi::OsStr;
@@ -117,6 +117,36 @@ pub fn command(run: &ScriptRun) -> Command {
 fn is_executable_file(p: &Path) -> bool {
     p.is_absolute()
         && std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Opens a configured notify FIFO (`notify_fifo`, `vrrp_notify_fifo`, `lvs_notify_fifo`),
+/// owned by its user if it names one, else root; a failure is logged and gives `None`.
+pub fn open_notify_fifo(f: &NotifyFifo) -> Option<Fifo> {
+    let (uid, gid) = f
+        .user
+        .as_deref()
+        .and_then(|u| nix::unistd::User::from_name(u).ok().flatten())
+        .map_or((0, 0), |u| (u.uid.as_raw(), u.gid.as_raw()));
+    match Fifo::open(Path::new(&f.path), uid, gid) {
+        Ok(fifo) => Some(fifo),
+        Err(e) => {
+            log::warn!(target: "os", "cannot open notify FIFO {}: {e}", f.path);
+            None
+        }
+    }
+}
+
+/// The FIFO's reader script (`*_fifo_script`), if configured, with the FIFO's path as its
+/// last argument, as keepalived starts it.
+pub fn fifo_reader(f: &NotifyFifo) -> Option<ScriptRun> {
+    let s = f.script.as_ref()?;
+    let mut argv = s.argv.clone();
+    argv.push(f.path.clone());
+    Some(ScriptRun {
+        argv,
+        uid: s.uid,
+        gid: s.gid,
+    })
 }
 
 /// A notify FIFO: created with mode 0644 if missing, opened read-write and non-blocking so
