@@ -315,13 +315,7 @@ pub(super) fn after(ctx: &mut C, d: &mut Daemon) {
         crate::os::release_free_memory();
     }
     // `lvs_sync_daemon ... inst VI`: the IPVS sync daemon follows VI's state.
-    let g = &d.current.config.global;
-    if g.lvs_sync_daemon
-        .as_ref()
-        .is_some_and(|c| c.instance.is_some())
-    {
-        super::lvs::sync_daemons(d);
-    }
+    super::lvs::vrrp_stepped(d);
     let want = d.vrrp.as_ref().and_then(|v| v.poll_timeout());
     let have = d.vrrp_timer.map(|(_, t)| t);
     if want == have {

@@ -34,6 +34,9 @@ pub struct LvsService {
     pub ipvs_errors: u64,
     /// The connection-sync daemons running (`lvs_sync_daemon`).
     syncd: Vec<SyncDaemon>,
+    /// With `inst VI`: VI's index in the VRRP router and whether it was MASTER when the
+    /// sync daemons were last brought in line, so that a VRRP step costs one look.
+    syncd_vi: Option<(usize, bool)>,
 }
 
 impl LvsService {
@@ -180,6 +183,7 @@ pub(super) fn start(ctx: &mut C, d: &mut Daemon) {
         fifos: open_fifos(&d.current.config),
         ipvs_errors: 0,
         syncd: Vec::new(),
+        syncd_vi: None,
     };
     svc.apply();
     info!(
@@ -212,22 +216,27 @@ fn set_timeouts(d: &mut Daemon) {
 /// lifetime without an instance; with `inst VI`, master while VI is MASTER and backup
 /// otherwise (keepalived's VRRP side drives them so). The sync id is `id`, else VI's VRID,
 /// else 0.
-fn wanted_sync_daemons(d: &Daemon) -> Vec<SyncDaemon> {
+/// Also returns VI's index and whether it is MASTER.
+fn wanted_sync_daemons(d: &Daemon) -> (Vec<SyncDaemon>, Option<(usize, bool)>) {
     let Some(c) = d.current.config.global.lvs_sync_daemon.as_ref() else {
-        return Vec::new();
+        return (Vec::new(), None);
     };
     let vi = c.instance.as_deref().and_then(|name| {
-        d.vrrp
-            .as_ref()
-            .and_then(|v| v.router().instance_by_name(name))
+        let r = d.vrrp.as_ref()?.router();
+        let at = r.instances().iter().position(|i| i.cfg.name == name)?;
+        Some((at, r.instance(at)?))
     });
-    let sync_id = c.sync_id.or_else(|| vi.map(|i| i.cfg.vrid)).unwrap_or(0);
-    let states = match (&c.instance, vi) {
+    let sync_id = c
+        .sync_id
+        .or_else(|| vi.map(|(_, i)| i.cfg.vrid))
+        .unwrap_or(0);
+    let vi_master = vi.map(|(at, i)| (at, i.state() == crate::vrrp::State::Master));
+    let states = match (&c.instance, vi_master) {
         (None, _) => vec![SyncState::Master, SyncState::Backup],
-        (Some(_), Some(i)) if i.state() == crate::vrrp::State::Master => vec![SyncState::Master],
+        (Some(_), Some((_, true))) => vec![SyncState::Master],
         (Some(_), _) => vec![SyncState::Backup],
     };
-    states
+    let daemons = states
         .into_iter()
         .map(|state| SyncDaemon {
             state,
@@ -238,19 +247,37 @@ fn wanted_sync_daemons(d: &Daemon) -> Vec<SyncDaemon> {
             ttl: c.ttl,
             group: c.group,
         })
-        .collect()
+        .collect();
+    (daemons, vi_master)
 }
 
-/// Brings the running sync daemons to what is wanted now: called at start, at a reload and
-/// after every VRRP step (the instance that drives them may have changed state).
+/// After a VRRP step (`lvs_sync_daemon ... inst VI`): the sync daemons are brought in line
+/// only when VI has gone to or left MASTER since they last were.
+pub(super) fn vrrp_stepped(d: &mut Daemon) {
+    let Some((at, was_master)) = d.lvs.as_ref().and_then(|s| s.syncd_vi) else {
+        return;
+    };
+    let is_master = d
+        .vrrp
+        .as_ref()
+        .and_then(|v| v.router().instance(at))
+        .is_some_and(|i| i.state() == crate::vrrp::State::Master);
+    if is_master != was_master {
+        sync_daemons(d);
+    }
+}
+
+/// Brings the running sync daemons to what is wanted now: at start, at a reload, and after
+/// a VRRP step that moved the instance driving them ([`vrrp_stepped`]).
 pub(super) fn sync_daemons(d: &mut Daemon) {
     if d.lvs.as_ref().map_or(true, |s| s.ipvs.is_none()) {
         return;
     }
-    let want = wanted_sync_daemons(d);
+    let (want, vi) = wanted_sync_daemons(d);
     let Some(svc) = d.lvs.as_mut() else {
         return;
     };
+    svc.syncd_vi = vi;
     if svc.syncd == want {
         return;
     }
