@@ -2,24 +2,11 @@
 //! `BfdService` over the simulated network, feed `track_bfd`, show up in the timeline, and
 //! the BFD invariants catch a broken detection timer and sessions that never come Up.
 
+mod common;
+
+use common::{load, opts};
 use sim::swarm::{draw, run_seed};
 use sim::{run_scenario, scenario, Sabotage, SimOptions};
-use std::path::PathBuf;
-
-fn load(name: &str) -> scenario::Scenario {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../conf/sim")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap();
-    scenario::parse(&text, Some(&path)).unwrap()
-}
-
-fn opts(reproduce: &str) -> SimOptions {
-    SimOptions {
-        reproduce: reproduce.into(),
-        ..SimOptions::default()
-    }
-}
 
 /// The timeline carries the daemon's own BFD lines (keepalived's wording), with their
 /// cause, and the VRRP transitions they drive.

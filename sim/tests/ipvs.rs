@@ -2,24 +2,11 @@
 //! `expect N rs ...`, the timeline and trace lines, determinism, what a killed daemon
 //! leaves behind, and proof that the IPVS invariants bite.
 
+mod common;
+
+use common::{load, opts, scenario_text};
 use sim::swarm::{draw, run_seed};
 use sim::{run_scenario, scenario, Sabotage, SimOptions};
-use std::path::PathBuf;
-
-fn load(name: &str) -> scenario::Scenario {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../conf/sim")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap();
-    scenario::parse(&text, Some(&path)).unwrap()
-}
-
-fn opts(reproduce: &str) -> SimOptions {
-    SimOptions {
-        reproduce: reproduce.into(),
-        ..SimOptions::default()
-    }
-}
 
 /// The timeline carries the checker side's lines in keepalived's words, after the BFD
 /// change that caused them, and the killed daemon's leftovers as the daemon logs them.
@@ -113,23 +100,20 @@ fn checker_runs_are_deterministic() {
 /// start installs everything afresh, with no refusal.
 #[test]
 fn a_power_loss_takes_the_table_with_it() {
-    let text = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../conf/sim/bfd-check.sim"),
-    )
-    .unwrap()
-    .replace("at 45s   kill lb", "at 45s   crash lb")
-    .replace(
-        "at 45s   expect lb rs 192.0.2.100:80 192.0.2.2:80 weight 2 for 2s",
-        "at 45s   expect lb rs 192.0.2.100:80 192.0.2.2:80 out",
-    )
-    .replace(
-        "at 47s   expect lb rs 192.0.2.100:53 192.0.2.2:53 weight 2\n",
-        "at 47s   expect lb rs 192.0.2.100:53 192.0.2.2:53 out\n",
-    )
-    .replace(
-        "at 47s   expect lb rs 192.0.2.100:53 192.0.2.3:53 weight 3 for 3s",
-        "at 47s   expect lb rs 192.0.2.100:53 192.0.2.3:53 weight 3 within 2.5s",
-    );
+    let text = scenario_text("bfd-check.sim")
+        .replace("at 45s   kill lb", "at 45s   crash lb")
+        .replace(
+            "at 45s   expect lb rs 192.0.2.100:80 192.0.2.2:80 weight 2 for 2s",
+            "at 45s   expect lb rs 192.0.2.100:80 192.0.2.2:80 out",
+        )
+        .replace(
+            "at 47s   expect lb rs 192.0.2.100:53 192.0.2.2:53 weight 2\n",
+            "at 47s   expect lb rs 192.0.2.100:53 192.0.2.2:53 out\n",
+        )
+        .replace(
+            "at 47s   expect lb rs 192.0.2.100:53 192.0.2.3:53 weight 3 for 3s",
+            "at 47s   expect lb rs 192.0.2.100:53 192.0.2.3:53 weight 3 within 2.5s",
+        );
     let sc = scenario::parse(&text, None).unwrap();
     let out = run_scenario(&sc, &opts(""));
     assert!(out.passed, "{}", out.output);
@@ -145,18 +129,15 @@ fn a_power_loss_takes_the_table_with_it() {
 /// A deliberately wrong expectation fails the run and says what the table holds.
 #[test]
 fn a_wrong_rs_expectation_fails_with_what_the_table_holds() {
-    let text = std::fs::read_to_string(
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../conf/sim/bfd-check.sim"),
-    )
-    .unwrap()
-    .replace(
-        "at 15s   expect lb rs 192.0.2.100:80 192.0.2.2:80 weight 2 within 2.5s",
-        "at 15s   expect lb rs 192.0.2.100:80 192.0.2.2:80 weight 5 within 2.5s",
-    )
-    .replace(
-        "at 10s   expect lb rs 192.0.2.100:80 192.0.2.2:80 out within 35ms",
-        "at 10s   expect lb rs 192.0.2.100:80 192.0.2.2:80 out within 20ms",
-    );
+    let text = scenario_text("bfd-check.sim")
+        .replace(
+            "at 15s   expect lb rs 192.0.2.100:80 192.0.2.2:80 weight 2 within 2.5s",
+            "at 15s   expect lb rs 192.0.2.100:80 192.0.2.2:80 weight 5 within 2.5s",
+        )
+        .replace(
+            "at 10s   expect lb rs 192.0.2.100:80 192.0.2.2:80 out within 35ms",
+            "at 10s   expect lb rs 192.0.2.100:80 192.0.2.2:80 out within 20ms",
+        );
     let sc = scenario::parse(&text, None).unwrap();
     let line = "cargo run -p sim -- --scenario conf/sim/bfd-check.sim --seed 1";
     let out = run_scenario(&sc, &opts(line));

@@ -4,12 +4,13 @@
 use sim::{run_scenario, scenario, SimOptions};
 use std::path::PathBuf;
 
+mod common;
+
+use common::{load, scenario_path};
+
 fn run_file(name: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../conf/sim")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap();
-    let sc = scenario::parse(&text, Some(&path)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let path = scenario_path(name);
+    let sc = load(name);
     assert!(!sc.timeline.is_empty(), "{name} has no timeline");
     let first = sc.default_seed.unwrap_or(1);
     for seed in [first, 2, 3, 4] {
