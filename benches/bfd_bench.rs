@@ -49,9 +49,8 @@ use std::time::{Duration, Instant};
 #[path = "harness.rs"]
 mod harness;
 use harness::{
-    alive, cleanup_all, clk_tck, cpu_ticks, install_cleanup_handlers, loadavg, register_pid,
-    register_work_dir, remove_stale_netns, run, sched_ns, stat_fields, terminate, unregister_pid,
-    Impl, Netns, R,
+    alive, clk_tck, cpu_ticks, loadavg, register_pid, run, run_bench, sched_ns, stat_fields,
+    terminate, unregister_pid, Impl, Netns, R,
 };
 
 /// Namespaces are `bb<PID>-<tag>`.
@@ -642,24 +641,5 @@ fn main() {
             std::process::exit(2);
         }
     };
-    if let Err(e) = install_cleanup_handlers() {
-        eprintln!("bfd-bench: {e}");
-        std::process::exit(1);
-    }
-    remove_stale_netns();
-    if !opts.keep {
-        register_work_dir(opts.work.clone());
-    }
-    let res = bench(&opts);
-    cleanup_all();
-    if opts.keep {
-        eprintln!("work directory kept: {}", opts.work.display());
-    }
-    match res {
-        Ok(report) => print!("{report}"),
-        Err(e) => {
-            eprintln!("bfd-bench: {e}");
-            std::process::exit(1);
-        }
-    }
+    run_bench("bfd-bench", opts.keep, &opts.work, || bench(&opts));
 }

@@ -4,7 +4,7 @@
 //! named `<NS_PREFIX><PID>-<tag>` (each program defines `NS_PREFIX`), commands, and the
 //! `/proc` readings the CPU figures come from. Included by each program with `#[path]`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -165,6 +165,33 @@ pub fn install_cleanup_handlers() -> R<()> {
 
 // ---------------------------------------------------------------------------------------------
 // Namespaces and commands
+
+/// The run around a bench's parts, the same for every bench: cleanup handlers installed,
+/// namespaces of a killed run removed, the work directory registered for removal unless
+/// `keep`, the parts run, everything started removed, and the report printed (exit status 1
+/// with the error on stderr otherwise).
+pub fn run_bench(name: &str, keep: bool, work: &Path, bench: impl FnOnce() -> R<String>) {
+    if let Err(e) = install_cleanup_handlers() {
+        eprintln!("{name}: {e}");
+        std::process::exit(1);
+    }
+    remove_stale_netns();
+    if !keep {
+        register_work_dir(work.to_path_buf());
+    }
+    let res = bench();
+    cleanup_all();
+    if keep {
+        eprintln!("work directory kept: {}", work.display());
+    }
+    match res {
+        Ok(report) => print!("{report}"),
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::exit(1);
+        }
+    }
+}
 
 pub fn run(cmd: &mut Command) -> R<String> {
     let out = cmd.output().map_err(|e| format!("{cmd:?}: {e}"))?;

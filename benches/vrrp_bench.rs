@@ -71,9 +71,8 @@ use nix::unistd::Pid;
 #[path = "harness.rs"]
 mod harness;
 use harness::{
-    alive, cleanup_all, clk_tck, cpu_ticks, install_cleanup_handlers, loadavg, register_pid,
-    register_work_dir, remove_stale_netns, run, stat_fields, terminate, unregister_pid, Impl,
-    Netns, R,
+    alive, clk_tck, cpu_ticks, loadavg, register_pid, run, run_bench, stat_fields, terminate,
+    unregister_pid, Impl, Netns, R,
 };
 
 /// Namespaces are `vb<PID>-<tag>`.
@@ -1279,24 +1278,5 @@ fn main() {
             std::process::exit(2);
         }
     };
-    if let Err(e) = install_cleanup_handlers() {
-        eprintln!("vrrp-bench: {e}");
-        std::process::exit(1);
-    }
-    remove_stale_netns();
-    if !opts.keep {
-        register_work_dir(opts.work.clone());
-    }
-    let res = bench(&opts);
-    cleanup_all();
-    if opts.keep {
-        eprintln!("work directory kept: {}", opts.work.display());
-    }
-    match res {
-        Ok(report) => print!("{report}"),
-        Err(e) => {
-            eprintln!("vrrp-bench: {e}");
-            std::process::exit(1);
-        }
-    }
+    run_bench("vrrp-bench", opts.keep, &opts.work, || bench(&opts));
 }
