@@ -4,6 +4,9 @@
 //! (`poll_timeout()` is None or later than now) and every state change is checked against the
 //! RFC 5880 §6.2 diagram.
 
+mod common;
+
+use common::rng::{Rng, TestRng};
 use std::net::IpAddr;
 
 use keepalived_rs::bfd::{
@@ -1042,40 +1045,6 @@ fn ipv6_session_comes_up() {
         w.sets[0].session_by_name("v6").unwrap().detect_time_us(),
         Some(100_000)
     );
-}
-
-/// xoshiro256** seeded through SplitMix64 (test-local copy).
-struct Rng([u64; 4]);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        let mut sm = seed;
-        let mut next = || {
-            sm = sm.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = sm;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        };
-        Rng([next(), next(), next(), next()])
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        let s = &mut self.0;
-        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        result
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
 }
 
 #[test]

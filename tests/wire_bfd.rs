@@ -4,6 +4,9 @@
 //! `RxError` variant; random and mutated buffers never panic and, when accepted, re-encode to
 //! the same bytes.
 
+mod common;
+
+use common::rng::{Rng, TestRng};
 use std::path::{Path, PathBuf};
 
 use keepalived_rs::wire::bfd::{
@@ -419,47 +422,6 @@ fn display_names() {
         [0xa9, 0x99, 0x3e, 0x36],
         "RFC 3174 abc"
     );
-}
-
-/// xoshiro256** seeded through SplitMix64 (same as tests/wire_fuzz.rs).
-struct Rng([u64; 4]);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        let mut sm = seed;
-        let mut next = || {
-            sm = sm.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = sm;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        };
-        Rng([next(), next(), next(), next()])
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        let s = &mut self.0;
-        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        result
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            let v = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    }
 }
 
 /// Accepted packets re-encode to their own bytes (the MD5/SHA1 Reserved byte, ignored on

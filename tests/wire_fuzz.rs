@@ -12,6 +12,9 @@
 //! lies within the input, and that every advert that decodes re-encodes to the same bytes.
 //! Set WIRE_FUZZ_SEED to replay another seed; the seed is printed on failure.
 
+mod common;
+
+use common::rng::{Rng, TestRng};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use keepalived_rs::wire::ah::{self, AhHeader, AhKey};
@@ -26,47 +29,6 @@ use keepalived_rs::wire::vrrp::{
     parse_ipv4_datagram, Advert, AdvertRepr, ChecksumKind, Endpoints, Family, Version,
 };
 use keepalived_rs::wire::EthernetHeader;
-
-/// xoshiro256** seeded through SplitMix64.
-struct Rng([u64; 4]);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        let mut sm = seed;
-        let mut next = || {
-            sm = sm.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = sm;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        };
-        Rng([next(), next(), next(), next()])
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        let s = &mut self.0;
-        let result = s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
-        let t = s[1] << 17;
-        s[2] ^= s[0];
-        s[3] ^= s[1];
-        s[1] ^= s[2];
-        s[0] ^= s[3];
-        s[2] ^= t;
-        s[3] = s[3].rotate_left(45);
-        result
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next_u64() % n as u64) as usize
-    }
-
-    fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            let v = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&v[..chunk.len()]);
-        }
-    }
-}
 
 fn fixture(name: &str) -> Vec<u8> {
     let path = format!(

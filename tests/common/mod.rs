@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod lan;
+pub mod rng;
 pub mod vm;
 
 use std::process::{Command, Output};
