@@ -683,15 +683,13 @@ fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 pub mod sha1 {
     /// Length of a SHA-1 digest.
     pub const DIGEST_LEN: usize = 20;
-    const BLOCK_LEN: usize = 64;
+    use crate::wire::block_hash::{Blocks, BLOCK_LEN};
 
     /// A streaming SHA-1 computation.
     #[derive(Clone)]
     pub struct Sha1 {
         h: [u32; 5],
-        block: [u8; BLOCK_LEN],
-        block_len: usize,
-        total_len: u64,
+        blocks: Blocks,
     }
 
     impl Default for Sha1 {
@@ -704,73 +702,24 @@ pub mod sha1 {
         pub fn new() -> Sha1 {
             Sha1 {
                 h: [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0],
-                block: [0; BLOCK_LEN],
-                block_len: 0,
-                total_len: 0,
+                blocks: Blocks::default(),
             }
         }
 
-        pub fn update(&mut self, mut data: &[u8]) {
-            self.total_len = self.total_len.wrapping_add(data.len() as u64);
-            while !data.is_empty() {
-                let take = (BLOCK_LEN - self.block_len).min(data.len());
-                self.block[self.block_len..self.block_len + take].copy_from_slice(&data[..take]);
-                self.block_len += take;
-                data = &data[take..];
-                if self.block_len == BLOCK_LEN {
-                    let block = self.block;
-                    self.compress(&block);
-                    self.block_len = 0;
-                }
-            }
+        pub fn update(&mut self, data: &[u8]) {
+            let h = &mut self.h;
+            self.blocks.update(data, &mut |b| compress(h, b));
         }
 
+        /// Pads (the bit length big-endian) and returns the digest.
         pub fn finalize(mut self) -> [u8; DIGEST_LEN] {
-            let bits = self.total_len.wrapping_mul(8);
-            self.update(&[0x80]);
-            while self.block_len != 56 {
-                self.update(&[0]);
-            }
-            self.update(&bits.to_be_bytes());
+            let h = &mut self.h;
+            self.blocks.pad(true, &mut |b| compress(h, b));
             let mut out = [0; DIGEST_LEN];
             for (chunk, word) in out.chunks_mut(4).zip(self.h) {
                 chunk.copy_from_slice(&word.to_be_bytes());
             }
             out
-        }
-
-        /// RFC 3174 §6.1.
-        fn compress(&mut self, block: &[u8; BLOCK_LEN]) {
-            let mut w = [0u32; 80];
-            for (i, c) in block.chunks_exact(4).enumerate() {
-                w[i] = u32::from_be_bytes([c[0], c[1], c[2], c[3]]);
-            }
-            for t in 16..80 {
-                w[t] = (w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16]).rotate_left(1);
-            }
-            let [mut a, mut b, mut c, mut d, mut e] = self.h;
-            for (t, wt) in w.iter().enumerate() {
-                let (f, k) = match t {
-                    0..=19 => ((b & c) | (!b & d), 0x5A827999),
-                    20..=39 => (b ^ c ^ d, 0x6ED9EBA1),
-                    40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
-                    _ => (b ^ c ^ d, 0xCA62C1D6),
-                };
-                let temp = a
-                    .rotate_left(5)
-                    .wrapping_add(f)
-                    .wrapping_add(e)
-                    .wrapping_add(*wt)
-                    .wrapping_add(k);
-                e = d;
-                d = c;
-                c = b.rotate_left(30);
-                b = a;
-                a = temp;
-            }
-            for (h, v) in self.h.iter_mut().zip([a, b, c, d, e]) {
-                *h = h.wrapping_add(v);
-            }
         }
     }
 
@@ -779,6 +728,40 @@ pub mod sha1 {
         let mut h = Sha1::new();
         h.update(data);
         h.finalize()
+    }
+
+    /// One 64-byte block into `h` (RFC 3174 §6.1).
+    fn compress(h: &mut [u32; 5], block: &[u8; BLOCK_LEN]) {
+        let mut w = [0u32; 80];
+        for (i, c) in block.chunks_exact(4).enumerate() {
+            w[i] = u32::from_be_bytes([c[0], c[1], c[2], c[3]]);
+        }
+        for t in 16..80 {
+            w[t] = (w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16]).rotate_left(1);
+        }
+        let [mut a, mut b, mut c, mut d, mut e] = *h;
+        for (t, wt) in w.iter().enumerate() {
+            let (f, k) = match t {
+                0..=19 => ((b & c) | (!b & d), 0x5A827999),
+                20..=39 => (b ^ c ^ d, 0x6ED9EBA1),
+                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1BBCDC),
+                _ => (b ^ c ^ d, 0xCA62C1D6),
+            };
+            let temp = a
+                .rotate_left(5)
+                .wrapping_add(f)
+                .wrapping_add(e)
+                .wrapping_add(*wt)
+                .wrapping_add(k);
+            e = d;
+            d = c;
+            c = b.rotate_left(30);
+            b = a;
+            a = temp;
+        }
+        for (x, v) in h.iter_mut().zip([a, b, c, d, e]) {
+            *x = x.wrapping_add(v);
+        }
     }
 
     #[cfg(test)]

@@ -27,15 +27,13 @@ const T: [u32; 64] = [
 
 /// Length of an MD5 digest in bytes.
 pub const DIGEST_LEN: usize = 16;
-const BLOCK_LEN: usize = 64;
+use super::block_hash::{Blocks, BLOCK_LEN};
 
 /// A streaming MD5 computation.
 #[derive(Clone)]
 pub struct Md5 {
     state: [u32; 4],
-    block: [u8; BLOCK_LEN],
-    block_len: usize,
-    total_len: u64,
+    blocks: Blocks,
 }
 
 impl Default for Md5 {
@@ -49,66 +47,50 @@ impl Md5 {
     pub fn new() -> Md5 {
         Md5 {
             state: [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476],
-            block: [0; BLOCK_LEN],
-            block_len: 0,
-            total_len: 0,
+            blocks: Blocks::default(),
         }
     }
 
     /// Feeds more data.
-    pub fn update(&mut self, mut data: &[u8]) {
-        self.total_len = self.total_len.wrapping_add(data.len() as u64);
-        while !data.is_empty() {
-            let take = (BLOCK_LEN - self.block_len).min(data.len());
-            self.block[self.block_len..self.block_len + take].copy_from_slice(&data[..take]);
-            self.block_len += take;
-            data = &data[take..];
-            if self.block_len == BLOCK_LEN {
-                let block = self.block;
-                self.compress(&block);
-                self.block_len = 0;
-            }
-        }
+    pub fn update(&mut self, data: &[u8]) {
+        let state = &mut self.state;
+        self.blocks.update(data, &mut |b| compress(state, b));
     }
 
-    /// Pads (RFC 1321 §3.1, §3.2) and returns the digest.
+    /// Pads (RFC 1321 §3.1, §3.2: the bit length little-endian) and returns the digest.
     pub fn finalize(mut self) -> [u8; DIGEST_LEN] {
-        let bit_len = self.total_len.wrapping_mul(8);
-        self.update(&[0x80]);
-        while self.block_len != 56 {
-            self.update(&[0]);
-        }
-        self.update(&bit_len.to_le_bytes());
+        let state = &mut self.state;
+        self.blocks.pad(false, &mut |b| compress(state, b));
         let mut out = [0; DIGEST_LEN];
         for (chunk, word) in out.chunks_exact_mut(4).zip(self.state) {
             chunk.copy_from_slice(&word.to_le_bytes());
         }
         out
     }
+}
 
-    /// One 64-byte block (RFC 1321 §3.4).
-    fn compress(&mut self, block: &[u8; BLOCK_LEN]) {
-        let mut x = [0u32; 16];
-        for (w, c) in x.iter_mut().zip(block.chunks_exact(4)) {
-            *w = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
-        }
-        let [mut a, mut b, mut c, mut d] = self.state;
-        for i in 0..64 {
-            let (f, g) = match i / 16 {
-                0 => ((b & c) | (!b & d), i),
-                1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
-                2 => (b ^ c ^ d, (3 * i + 5) % 16),
-                _ => (c ^ (b | !d), (7 * i) % 16),
-            };
-            let sum = a.wrapping_add(f).wrapping_add(T[i]).wrapping_add(x[g]);
-            a = d;
-            d = c;
-            c = b;
-            b = b.wrapping_add(sum.rotate_left(S[i]));
-        }
-        for (s, v) in self.state.iter_mut().zip([a, b, c, d]) {
-            *s = s.wrapping_add(v);
-        }
+/// One 64-byte block into `state` (RFC 1321 §3.4).
+fn compress(state: &mut [u32; 4], block: &[u8; BLOCK_LEN]) {
+    let mut x = [0u32; 16];
+    for (w, c) in x.iter_mut().zip(block.chunks_exact(4)) {
+        *w = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+    }
+    let [mut a, mut b, mut c, mut d] = *state;
+    for i in 0..64 {
+        let (f, g) = match i / 16 {
+            0 => ((b & c) | (!b & d), i),
+            1 => ((d & b) | (!d & c), (5 * i + 1) % 16),
+            2 => (b ^ c ^ d, (3 * i + 5) % 16),
+            _ => (c ^ (b | !d), (7 * i) % 16),
+        };
+        let sum = a.wrapping_add(f).wrapping_add(T[i]).wrapping_add(x[g]);
+        a = d;
+        d = c;
+        c = b;
+        b = b.wrapping_add(sum.rotate_left(S[i]));
+    }
+    for (s, v) in state.iter_mut().zip([a, b, c, d]) {
+        *s = s.wrapping_add(v);
     }
 }
 

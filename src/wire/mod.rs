@@ -23,6 +23,7 @@ use std::fmt;
 pub mod ah;
 pub mod arp;
 pub mod bfd;
+pub mod block_hash;
 pub mod checksum;
 pub mod ip;
 pub mod md5;
