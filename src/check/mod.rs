@@ -11,8 +11,9 @@
 //! any other up.
 //!
 //! Implemented kinds: BFD_CHECK ([`bfd`]), which has no probe and follows the Up/Down
-//! state of its `bfd_instance` ([`Checkers::on_bfd_state`]). The other kinds (TCP_CHECK,
-//! HTTP_GET, SSL_GET, SMTP_CHECK, DNS_CHECK, MISC_CHECK, UDP_CHECK, PING_CHECK, FILE_CHECK)
+//! state of its `bfd_instance` ([`Checkers::on_bfd_state`]); TCP_CHECK ([`probe`]), whose
+//! connect attempts the daemon runs and hands to [`Checkers::tcp_attempt`]. The other kinds
+//! (HTTP_GET, SSL_GET, SMTP_CHECK, DNS_CHECK, MISC_CHECK, UDP_CHECK, PING_CHECK, FILE_CHECK)
 //! are not implemented yet: they are listed by [`Checkers::unimplemented`] for the daemon
 //! to report once, and ignored, so a real server whose checkers are all of those counts as
 //! having none, which keepalived treats as always alive. A new kind adds a [`Machine`]
@@ -20,6 +21,8 @@
 //! [`Checkers::set_result`].
 
 pub mod bfd;
+pub mod http;
+pub mod probe;
 
 use crate::config::model::lvs::{Checker, CheckerKind, LvsConfig};
 use crate::lvs::{Lvs, LvsOptions, Output, RsKey, RsRef, VsKey};
@@ -44,6 +47,8 @@ impl CheckerId {
 pub enum Machine {
     /// BFD_CHECK: follows the named session.
     Bfd(bfd::BfdCheck),
+    /// TCP_CHECK: connect attempts run by the daemon.
+    Tcp(probe::TcpCheck),
     /// A kind not implemented yet: ignored, never up or down.
     Ignored,
 }
@@ -118,6 +123,9 @@ impl Checkers {
                             c.by_bfd.entry(b.name.clone()).or_default().push(id);
                             Machine::Bfd(bfd::BfdCheck::new(b))
                         }
+                        CheckerKind::Tcp if ck.conn.is_some() => {
+                            Machine::Tcp(probe::TcpCheck::new(ck))
+                        }
                         other => {
                             c.unimplemented.push(UnimplementedChecker {
                                 id,
@@ -173,6 +181,50 @@ impl Checkers {
     /// What drives checker `id`.
     pub fn machine(&self, id: CheckerId) -> Option<&Machine> {
         Some(&self.checkers.get(id.index())?.machine)
+    }
+
+    /// The checkers whose probes the daemon runs (TCP_CHECK), in id order.
+    pub fn probes(&self) -> Vec<CheckerId> {
+        (0..self.checkers.len() as u32)
+            .map(CheckerId)
+            .filter(|&id| matches!(self.checkers[id.index()].machine, Machine::Tcp(_)))
+            .collect()
+    }
+
+    /// The configuration of checker `id`.
+    pub fn config(&self, id: CheckerId) -> Option<&Checker> {
+        Some(&self.checkers.get(id.index())?.cfg)
+    }
+
+    /// One connect attempt of TCP_CHECK `id` ended: applies the retry rule, logs
+    /// keepalived's lines, and hands a final result to the real server. Returns the
+    /// microseconds until the next attempt (`None`: not a TCP_CHECK).
+    pub fn tcp_attempt(
+        &mut self,
+        id: CheckerId,
+        attempt: probe::Attempt,
+        log_all: bool,
+        lvs: &mut Lvs,
+        out: &mut Output,
+    ) -> Option<u64> {
+        let c = self.checkers.get_mut(id.index())?;
+        let Machine::Tcp(t) = &mut c.machine else {
+            return None;
+        };
+        let step = t.on_attempt(
+            &c.cfg,
+            attempt,
+            c.up,
+            c.has_run,
+            log_all || c.cfg.log_all_failures,
+        );
+        for line in &step.log {
+            log::info!(target: "check", "{line}");
+        }
+        if let Some(up) = step.result {
+            self.set_result(id, up, lvs, out);
+        }
+        Some(step.next_in_us)
     }
 
     /// The checkers of kinds not implemented yet, which are ignored: for the daemon to
@@ -332,6 +384,18 @@ impl Healthcheckers {
         self.checkers.set_result(id, up, &mut self.lvs, out);
     }
 
+    /// See [`Checkers::tcp_attempt`].
+    pub fn tcp_attempt(
+        &mut self,
+        id: CheckerId,
+        attempt: probe::Attempt,
+        log_all: bool,
+        out: &mut Output,
+    ) -> Option<u64> {
+        self.checkers
+            .tcp_attempt(id, attempt, log_all, &mut self.lvs, out)
+    }
+
     /// Moves both to `new` (see [`Checkers::reload`] and [`Lvs::reload`]); returns the
     /// new id of each old checker.
     pub fn reload(&mut self, new: &LvsConfig, out: &mut Output) -> Vec<Option<CheckerId>> {
@@ -372,7 +436,7 @@ mod tests {
     #[test]
     fn ids_start_states_and_ignored() {
         let cfg = lvs_cfg(&vs(
-            " real_server 10.0.0.2 80 {\n  BFD_CHECK {\n   name B1\n   alpha\n  }\n  TCP_CHECK {\n  }\n }\n\
+            " real_server 10.0.0.2 80 {\n  BFD_CHECK {\n   name B1\n   alpha\n  }\n  SMTP_CHECK {\n  }\n }\n\
              real_server 10.0.0.3 80 {\n  BFD_CHECK {\n   name B2\n  }\n }\n",
         ));
         let c = Checkers::new(&cfg);

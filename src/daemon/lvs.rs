@@ -37,11 +37,28 @@ pub struct LvsService {
     /// With `inst VI`: VI's index in the VRRP router and whether it was MASTER when the
     /// sync daemons were last brought in line, so that a VRRP step costs one look.
     syncd_vi: Option<(usize, bool)>,
+    /// The probes of TCP_CHECK.
+    pub(super) probes: super::probe::Probes,
 }
 
 impl LvsService {
     pub fn healthcheckers(&self) -> &Healthcheckers {
         &self.hc
+    }
+
+    /// One connect attempt of TCP_CHECK `id` ended: the core decides, the kernel's table
+    /// follows. Returns the microseconds until the next attempt.
+    pub(super) fn tcp_attempt(
+        &mut self,
+        id: crate::check::CheckerId,
+        attempt: crate::check::probe::Attempt,
+        log_all: bool,
+    ) -> Option<u64> {
+        let mut out = std::mem::take(&mut self.out);
+        let next = self.hc.tcp_attempt(id, attempt, log_all, &mut out);
+        self.out = out;
+        self.apply();
+        next
     }
 
     /// Hands the engine's operations to the kernel and its events to the log (the engine
@@ -125,7 +142,7 @@ fn script_run(s: &Script, cfg: &Config) -> Result<ScriptRun, String> {
 }
 
 /// Starts the scripts (not waited for; the loop reaps them) and writes the FIFO lines.
-fn notify(ctx: &mut C, d: &mut Daemon) {
+pub(super) fn notify(ctx: &mut C, d: &mut Daemon) {
     let cfg = &d.current.config;
     let Some((runs, lines)) = d.lvs.as_mut().map(|s| s.take_notifies(cfg)) else {
         return;
@@ -184,6 +201,7 @@ pub(super) fn start(ctx: &mut C, d: &mut Daemon) {
         ipvs_errors: 0,
         syncd: Vec::new(),
         syncd_vi: None,
+        probes: super::probe::Probes::new(super::bfd::os_seed()),
     };
     svc.apply();
     info!(
@@ -195,6 +213,7 @@ pub(super) fn start(ctx: &mut C, d: &mut Daemon) {
     set_timeouts(d);
     sync_daemons(d);
     start_fifo_readers(ctx, d);
+    super::probe::start(ctx, d);
     notify(ctx, d);
 }
 
@@ -354,6 +373,7 @@ pub(super) fn reload(ctx: &mut C, d: &mut Daemon) {
                 svc.out = out;
                 svc.apply();
             }
+            super::probe::reload(ctx, d);
             set_timeouts(d);
             sync_daemons(d);
             notify(ctx, d);
@@ -364,7 +384,8 @@ pub(super) fn reload(ctx: &mut C, d: &mut Daemon) {
 
 /// SIGTERM: the services and destinations we installed are removed (`-I` keeps them;
 /// `lvs_flush_on_stop` flushes instead).
-pub(super) fn stop(_ctx: &mut C, d: &mut Daemon) {
+pub(super) fn stop(ctx: &mut C, d: &mut Daemon) {
+    super::probe::stop(ctx, d);
     let keep = d.opts.dont_release_ipvs;
     let flush = d.current.config.global.lvs_flush_on_stop;
     let Some(svc) = d.lvs.as_mut() else {

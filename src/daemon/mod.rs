@@ -13,6 +13,7 @@ pub mod log;
 pub mod lvs;
 pub mod notify;
 pub mod pidfile;
+pub mod probe;
 pub mod record;
 pub mod trackers;
 pub mod tuning;

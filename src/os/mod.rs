@@ -5,6 +5,7 @@
 #![deny(unsafe_code)]
 
 pub mod bfd_socket;
+pub mod check_socket;
 pub mod host;
 pub mod ipvs;
 pub mod link_monitor;

@@ -326,13 +326,16 @@ impl Daemon {
             c.arg("-P");
         }
         self.child = Some(c.spawn().unwrap_or_else(|e| panic!("start {bin}: {e}")));
-        // Running means: the VRRP pid file names a live process.
+        // Running means: the VRRP pid file (or, for a configuration without VRRP, the
+        // checkers' or BFD's) names a live process.
         let name = self.name.clone();
-        let vpf = self.vrrp_pid_file.clone();
+        let pid_files: Vec<PathBuf> = std::iter::once(self.vrrp_pid_file.clone())
+            .chain(self.extra_pid_files.iter().cloned())
+            .collect();
         wait_until(
-            &format!("{name} to start (VRRP pid file)"),
+            &format!("{name} to start (VRRP, checkers or BFD pid file)"),
             Duration::from_secs(10),
-            || read_pid(&vpf).is_some_and(alive),
+            || pid_files.iter().any(|p| read_pid(p).is_some_and(alive)),
             || self.log_text(),
         );
     }

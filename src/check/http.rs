@@ -1,0 +1,1 @@
+//! HTTP_GET (sans-IO): being written.

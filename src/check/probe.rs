@@ -1,0 +1,266 @@
+//! Checkers that probe (sans-IO): keepalived's scheduling and retry rule, and TCP_CHECK.
+//! Reference §5, "Common scheduling".
+//!
+//! The daemon runs the probes (sockets, timeouts) and hands each attempt's outcome here;
+//! this decides whether it is final (a result for the core, [`super::Checkers`]), when the
+//! next attempt runs, and what keepalived logs:
+//!
+//! * While the checker is up (or has not run yet), a failure is retried `retry` times,
+//!   `delay_before_retry` apart; the checker goes down after `retry + 1` failures in a row.
+//! * A down checker is not retried: it is re-tested every `delay_loop`, and one success
+//!   brings it up.
+//! * The retry counter starts exhausted, so the very first failure marks it down at once.
+//! * The first attempt runs `1 s + random(0..warmup)` after the start.
+
+use crate::config::model::lvs::{format_trio, Checker, Protocol};
+
+/// keepalived's `FMT_CHK`: the probe's target as `[ADDR]:tcp:PORT`.
+pub fn target_name(cfg: &Checker) -> String {
+    match &cfg.conn {
+        Some(c) => format_trio(&c.dst_addr, Some(Protocol::Tcp), c.dst_port),
+        None => String::from("[?]:tcp:0"),
+    }
+}
+
+/// Microseconds from the start to a probe's first attempt: 1 s plus a random part of its
+/// warmup (`random` comes from the caller's seeded generator; a warmup of 0 adds nothing).
+pub fn first_delay_us(cfg: &Checker, random: u64) -> u64 {
+    let jitter = if cfg.warmup_us == 0 {
+        0
+    } else {
+        random % cfg.warmup_us
+    };
+    1_000_000 + jitter
+}
+
+/// What one attempt of a probe did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attempt {
+    Succeeded,
+    Failed,
+    TimedOut,
+}
+
+/// What the core and the daemon do after an attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// The checker's result for the core (`Checkers::set_result`); `None` while a retry
+    /// follows.
+    pub result: Option<bool>,
+    /// Microseconds until the next attempt.
+    pub next_in_us: u64,
+    /// keepalived's lines (INFO), in order.
+    pub log: Vec<String>,
+}
+
+/// The retry counter of one probing checker.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Retry {
+    /// Retries made since the last success (starts at `retry`: exhausted).
+    retry_it: u32,
+}
+
+impl Retry {
+    pub fn new(cfg: &Checker) -> Retry {
+        Retry {
+            retry_it: cfg.retry,
+        }
+    }
+
+    /// Applies the rule to one attempt: `Ok(())` on success; on failure, whether the
+    /// failure is final (`true`) or a retry follows (`false`).
+    fn failure_is_final(&mut self, cfg: &Checker, is_up: bool, has_run: bool) -> bool {
+        if (is_up || !has_run) && self.retry_it < cfg.retry {
+            self.retry_it += 1;
+            false
+        } else {
+            true
+        }
+    }
+
+    /// Retries made before this final failure (0 at start, where the counter begins
+    /// exhausted without any retry having run).
+    fn retries_made(&self, has_run: bool) -> u32 {
+        if has_run {
+            self.retry_it
+        } else {
+            0
+        }
+    }
+}
+
+/// TCP_CHECK: success is a completed `connect()`; the socket is closed at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TcpCheck {
+    retry: Retry,
+}
+
+impl TcpCheck {
+    pub fn new(cfg: &Checker) -> TcpCheck {
+        TcpCheck {
+            retry: Retry::new(cfg),
+        }
+    }
+
+    /// One connect attempt ended. `is_up` and `has_run` are the checker's state in the
+    /// core; `log_all` is `log_all_failures` (or the global `checker_log_all_failures`).
+    pub fn on_attempt(
+        &mut self,
+        cfg: &Checker,
+        attempt: Attempt,
+        is_up: bool,
+        has_run: bool,
+        log_all: bool,
+    ) -> Step {
+        let target = target_name(cfg);
+        let mut log = Vec::new();
+        if attempt == Attempt::Succeeded {
+            self.retry.retry_it = 0;
+            if !is_up || !has_run {
+                log.push(format!("TCP connection to {target} success."));
+            }
+            return Step {
+                result: Some(true),
+                next_in_us: cfg.delay_loop_us,
+                log,
+            };
+        }
+        let retries = self.retry.retries_made(has_run);
+        let last = self.retry.failure_is_final(cfg, is_up, has_run);
+        if log_all {
+            let how = if attempt == Attempt::TimedOut {
+                "timeout"
+            } else {
+                "failed"
+            };
+            log.push(format!("TCP connection to {target} {how}."));
+        }
+        if !last {
+            return Step {
+                result: None,
+                next_in_us: cfg.delay_before_retry_us,
+                log,
+            };
+        }
+        if is_up || !has_run {
+            log.push(if retries > 0 {
+                format!("TCP_CHECK on service {target} failed after {retries} retries.")
+            } else {
+                format!("TCP_CHECK on service {target} failed.")
+            });
+        }
+        Step {
+            result: Some(false),
+            next_in_us: cfg.delay_loop_us,
+            log,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lvs::engine::tests::lvs_cfg;
+
+    fn checker(body: &str) -> Checker {
+        let cfg = lvs_cfg(&format!(
+            "virtual_server 192.0.2.1 80 {{\n lb_kind NAT\n protocol TCP\n delay_loop 6\n \
+             real_server 192.0.2.2 80 {{\n  TCP_CHECK {{\n{body}  }}\n }}\n}}\n"
+        ));
+        cfg.virtual_servers[0].real_servers[0].checkers[0].clone()
+    }
+
+    /// Runs attempts through a checker whose state follows its own results, as the core's
+    /// does; returns each step.
+    fn run(cfg: &Checker, attempts: &[Attempt]) -> Vec<Step> {
+        let mut t = TcpCheck::new(cfg);
+        let (mut up, mut has_run) = (!cfg.alpha, false);
+        attempts
+            .iter()
+            .map(|&a| {
+                let s = t.on_attempt(cfg, a, up, has_run, false);
+                if let Some(r) = s.result {
+                    up = r;
+                    has_run = true;
+                }
+                s
+            })
+            .collect()
+    }
+
+    use Attempt::{Failed as F, Succeeded as S, TimedOut as T};
+
+    #[test]
+    fn first_failure_is_final_at_start() {
+        let c = checker("   retry 3\n   delay_before_retry 2\n");
+        let s = run(&c, &[F]);
+        assert_eq!(s[0].result, Some(false));
+        assert_eq!(s[0].next_in_us, 6_000_000);
+        assert_eq!(
+            s[0].log,
+            vec!["TCP_CHECK on service [192.0.2.2]:tcp:80 failed.".to_string()]
+        );
+    }
+
+    #[test]
+    fn retries_then_down_then_up() {
+        let c = checker("   retry 2\n   delay_before_retry 2\n");
+        let s = run(&c, &[S, F, F, F, F, S, S]);
+        assert_eq!(s[0].result, Some(true));
+        // The first success is reported, as every success of a checker that has not run.
+        assert_eq!(
+            s[0].log,
+            vec!["TCP connection to [192.0.2.2]:tcp:80 success.".to_string()]
+        );
+        assert_eq!((s[1].result, s[1].next_in_us), (None, 2_000_000));
+        assert_eq!((s[2].result, s[2].next_in_us), (None, 2_000_000));
+        assert_eq!((s[3].result, s[3].next_in_us), (Some(false), 6_000_000));
+        assert_eq!(
+            s[3].log,
+            vec!["TCP_CHECK on service [192.0.2.2]:tcp:80 failed after 2 retries.".to_string()]
+        );
+        // Down: no retries, no more lines.
+        assert_eq!((s[4].result, s[4].next_in_us), (Some(false), 6_000_000));
+        assert!(s[4].log.is_empty());
+        assert_eq!(s[5].result, Some(true));
+        assert_eq!(
+            s[5].log,
+            vec!["TCP connection to [192.0.2.2]:tcp:80 success.".to_string()]
+        );
+        assert!(s[6].log.is_empty());
+    }
+
+    #[test]
+    fn a_success_resets_the_retries() {
+        let c = checker("   retry 1\n");
+        let s = run(&c, &[S, F, S, F, S]);
+        assert!(s.iter().all(|s| s.result != Some(false)), "{s:?}");
+    }
+
+    #[test]
+    fn alpha_logs_its_first_success_and_log_all_failures() {
+        let c = checker("   alpha\n   retry 1\n   connect_port 8080\n");
+        let s = run(&c, &[S]);
+        assert_eq!(
+            s[0].log,
+            vec!["TCP connection to [192.0.2.2]:tcp:8080 success.".to_string()]
+        );
+        let mut t = TcpCheck::new(&c);
+        t.on_attempt(&c, S, true, false, true);
+        let step = t.on_attempt(&c, T, true, true, true);
+        assert_eq!(step.result, None);
+        assert_eq!(
+            step.log,
+            vec!["TCP connection to [192.0.2.2]:tcp:8080 timeout.".to_string()]
+        );
+    }
+
+    #[test]
+    fn first_delay() {
+        let c = checker("   warmup 5\n");
+        assert_eq!(first_delay_us(&c, 7), 1_000_007);
+        assert_eq!(first_delay_us(&c, 5_000_000), 1_000_000);
+        let c = checker("   warmup 0\n");
+        assert_eq!(first_delay_us(&c, 12345), 1_000_000);
+    }
+}
