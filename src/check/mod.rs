@@ -11,10 +11,11 @@
 //! any other up.
 //!
 //! Implemented kinds: BFD_CHECK ([`bfd`]), which has no probe and follows the Up/Down
-//! state of its `bfd_instance` ([`Checkers::on_bfd_state`]); TCP_CHECK ([`probe`]), whose
-//! connect attempts the daemon runs and hands to [`Checkers::tcp_attempt`]. The other kinds
-//! (HTTP_GET, SSL_GET, SMTP_CHECK, DNS_CHECK, MISC_CHECK, UDP_CHECK, PING_CHECK, FILE_CHECK)
-//! are not implemented yet: they are listed by [`Checkers::unimplemented`] for the daemon
+//! state of its `bfd_instance` ([`Checkers::on_bfd_state`]); TCP_CHECK and MISC_CHECK ([`probe`])
+//! and HTTP_GET ([`http`]; not with `regex` urls), whose connects, script runs and fetches
+//! the daemon runs and hands to [`Checkers::tcp_attempt`], [`Checkers::misc_exit`] and
+//! [`Checkers::http_fetch`]. The other kinds (SSL_GET, SMTP_CHECK, DNS_CHECK, UDP_CHECK,
+//! PING_CHECK, FILE_CHECK) are not implemented yet: they are listed by [`Checkers::unimplemented`] for the daemon
 //! to report once, and ignored, so a real server whose checkers are all of those counts as
 //! having none, which keepalived treats as always alive. A new kind adds a [`Machine`]
 //! variant holding its own sans-IO state and feeds its results to
@@ -49,6 +50,10 @@ pub enum Machine {
     Bfd(bfd::BfdCheck),
     /// TCP_CHECK: connect attempts run by the daemon.
     Tcp(probe::TcpCheck),
+    /// MISC_CHECK: script runs started by the daemon.
+    Misc(probe::MiscCheck),
+    /// HTTP_GET: fetches run by the daemon.
+    Http(http::HttpMachine),
     /// A kind not implemented yet: ignored, never up or down.
     Ignored,
 }
@@ -59,6 +64,8 @@ struct CheckerState {
     rs: RsRef,
     /// keepalived's `FMT_RS` of its real server.
     rs_name: String,
+    /// keepalived's `FMT_VS` of its virtual server.
+    vs_name: String,
     cfg: Checker,
     machine: Machine,
     up: bool,
@@ -126,10 +133,24 @@ impl Checkers {
                         CheckerKind::Tcp if ck.conn.is_some() => {
                             Machine::Tcp(probe::TcpCheck::new(ck))
                         }
+                        CheckerKind::Misc(_) => Machine::Misc(probe::MiscCheck::new(ck)),
+                        CheckerKind::Http(h)
+                            if !h.tls
+                                && ck.conn.is_some()
+                                && !http::HttpMachine::unsupported_regex(h) =>
+                        {
+                            Machine::Http(http::HttpMachine::new(h))
+                        }
                         other => {
+                            let keyword = match other {
+                                // We have no PCRE2: such a checker is not run at all rather
+                                // than run without its regex.
+                                CheckerKind::Http(h) if !h.tls => "HTTP_GET with a regex url",
+                                _ => other.keyword(),
+                            };
                             c.unimplemented.push(UnimplementedChecker {
                                 id,
-                                keyword: other.keyword(),
+                                keyword,
                                 vs: vs_name.clone(),
                                 rs: rs_name.clone(),
                             });
@@ -139,6 +160,7 @@ impl Checkers {
                     c.checkers.push(CheckerState {
                         rs: RsRef { vs: v, rs: r },
                         rs_name: rs_name.clone(),
+                        vs_name: vs_name.clone(),
                         up: !ck.alpha,
                         has_run: false,
                         migrated: false,
@@ -183,12 +205,85 @@ impl Checkers {
         Some(&self.checkers.get(id.index())?.machine)
     }
 
-    /// The checkers whose probes the daemon runs (TCP_CHECK), in id order.
+    /// The checkers whose probes the daemon runs (TCP_CHECK, MISC_CHECK), in id order.
     pub fn probes(&self) -> Vec<CheckerId> {
         (0..self.checkers.len() as u32)
             .map(CheckerId)
-            .filter(|&id| matches!(self.checkers[id.index()].machine, Machine::Tcp(_)))
+            .filter(|&id| {
+                matches!(
+                    self.checkers[id.index()].machine,
+                    Machine::Tcp(_) | Machine::Misc(_) | Machine::Http(_)
+                )
+            })
             .collect()
+    }
+
+    /// The request HTTP_GET `id` sends for its current url, and the url's index.
+    pub fn http_request(&self, id: CheckerId) -> Option<(usize, Vec<u8>)> {
+        let c = self.checkers.get(id.index())?;
+        let (Machine::Http(m), CheckerKind::Http(h), Some(conn)) =
+            (&c.machine, &c.cfg.kind, &c.cfg.conn)
+        else {
+            return None;
+        };
+        let url = m.current_url();
+        let dst = std::net::SocketAddr::new(conn.dst_addr, conn.dst_port);
+        Some((url, http::HttpMachine::request(h, url, dst)))
+    }
+
+    /// One fetch of HTTP_GET `id` ended: as [`Checkers::tcp_attempt`].
+    pub fn http_fetch(
+        &mut self,
+        id: CheckerId,
+        fetch: http::Fetch,
+        log_all: bool,
+        lvs: &mut Lvs,
+        out: &mut Output,
+    ) -> Option<u64> {
+        let c = self.checkers.get_mut(id.index())?;
+        let (Machine::Http(m), CheckerKind::Http(h)) = (&mut c.machine, &c.cfg.kind) else {
+            return None;
+        };
+        let step = m.on_fetch(&c.cfg, h, fetch, c.up, c.has_run, log_all);
+        for line in &step.log {
+            log::info!(target: "check", "{line}");
+        }
+        if let Some(up) = step.result {
+            self.set_result(id, up, lvs, out);
+        }
+        Some(step.next_in_us)
+    }
+
+    /// One run of MISC_CHECK `id`'s script ended: as [`Checkers::tcp_attempt`].
+    pub fn misc_exit(
+        &mut self,
+        id: CheckerId,
+        exit: probe::MiscExit,
+        log_all: bool,
+        lvs: &mut Lvs,
+        out: &mut Output,
+    ) -> Option<u64> {
+        let c = self.checkers.get_mut(id.index())?;
+        let (Machine::Misc(m), CheckerKind::Misc(cfg)) = (&mut c.machine, &c.cfg.kind) else {
+            return None;
+        };
+        let step = m.on_exit(
+            &c.cfg,
+            cfg,
+            exit,
+            c.up,
+            c.has_run,
+            log_all || c.cfg.log_all_failures,
+            &c.rs_name,
+            &c.vs_name,
+        );
+        for line in &step.log {
+            log::info!(target: "check", "{line}");
+        }
+        if let Some(up) = step.result {
+            self.set_result(id, up, lvs, out);
+        }
+        Some(step.next_in_us)
     }
 
     /// The configuration of checker `id`.
@@ -382,6 +477,30 @@ impl Healthcheckers {
     /// A result of checker `id` (for checker kinds driven from outside the core).
     pub fn set_result(&mut self, id: CheckerId, up: bool, out: &mut Output) {
         self.checkers.set_result(id, up, &mut self.lvs, out);
+    }
+
+    /// See [`Checkers::http_fetch`].
+    pub fn http_fetch(
+        &mut self,
+        id: CheckerId,
+        fetch: http::Fetch,
+        log_all: bool,
+        out: &mut Output,
+    ) -> Option<u64> {
+        self.checkers
+            .http_fetch(id, fetch, log_all, &mut self.lvs, out)
+    }
+
+    /// See [`Checkers::misc_exit`].
+    pub fn misc_exit(
+        &mut self,
+        id: CheckerId,
+        exit: probe::MiscExit,
+        log_all: bool,
+        out: &mut Output,
+    ) -> Option<u64> {
+        self.checkers
+            .misc_exit(id, exit, log_all, &mut self.lvs, out)
     }
 
     /// See [`Checkers::tcp_attempt`].

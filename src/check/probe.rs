@@ -157,6 +157,82 @@ impl TcpCheck {
     }
 }
 
+/// How a MISC_CHECK script ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MiscExit {
+    Exited(i32),
+    Signaled(i32),
+    /// Its `misc_timeout` passed (the loop terminates it).
+    TimedOut,
+}
+
+/// MISC_CHECK: an external program; exit status 0 is success (with `misc_dynamic`, 2..=255
+/// too, keepalived setting the real server's weight to the status minus 2, which is not
+/// implemented here: see the README).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MiscCheck {
+    retry: Retry,
+}
+
+impl MiscCheck {
+    pub fn new(cfg: &Checker) -> MiscCheck {
+        MiscCheck {
+            retry: Retry::new(cfg),
+        }
+    }
+
+    /// One run of the script ended. `rs` and `vs` are keepalived's `FMT_RS` and `FMT_VS`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn on_exit(
+        &mut self,
+        cfg: &Checker,
+        misc: &crate::config::model::lvs::MiscCheck,
+        exit: MiscExit,
+        is_up: bool,
+        has_run: bool,
+        log_all: bool,
+        rs: &str,
+        vs: &str,
+    ) -> Step {
+        let ok = match exit {
+            MiscExit::Exited(0) => true,
+            MiscExit::Exited(c) => misc.dynamic && (2..=255).contains(&c),
+            _ => false,
+        };
+        let head = format!("Misc check for [{rs} VS {vs}] by [{}]", misc.script.command);
+        let mut log = Vec::new();
+        if ok {
+            self.retry.retry_it = 0;
+            if !is_up || !has_run {
+                log.push(format!("{head} succeeded."));
+            }
+            return Step {
+                result: Some(true),
+                next_in_us: cfg.delay_loop_us,
+                log,
+            };
+        }
+        let last = self.retry.failure_is_final(cfg, is_up, has_run);
+        let line = match exit {
+            MiscExit::Exited(c) => format!("{head} failed (exited with status {c})."),
+            MiscExit::Signaled(sig) => format!("{head} failed (killed by signal {sig})."),
+            MiscExit::TimedOut => format!("{head} timed out."),
+        };
+        if log_all || (last && (is_up || !has_run)) {
+            log.push(line);
+        }
+        Step {
+            result: last.then_some(false),
+            next_in_us: if last {
+                cfg.delay_loop_us
+            } else {
+                cfg.delay_before_retry_us
+            },
+            log,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,6 +46,34 @@ impl LvsService {
         &self.hc
     }
 
+    /// One fetch of HTTP_GET `id` ended: as [`LvsService::tcp_attempt`].
+    pub(super) fn http_fetch(
+        &mut self,
+        id: crate::check::CheckerId,
+        fetch: crate::check::http::Fetch,
+        log_all: bool,
+    ) -> Option<u64> {
+        let mut out = std::mem::take(&mut self.out);
+        let next = self.hc.http_fetch(id, fetch, log_all, &mut out);
+        self.out = out;
+        self.apply();
+        next
+    }
+
+    /// One run of MISC_CHECK `id`'s script ended: as [`LvsService::tcp_attempt`].
+    pub(super) fn misc_exit(
+        &mut self,
+        id: crate::check::CheckerId,
+        exit: crate::check::probe::MiscExit,
+        log_all: bool,
+    ) -> Option<u64> {
+        let mut out = std::mem::take(&mut self.out);
+        let next = self.hc.misc_exit(id, exit, log_all, &mut out);
+        self.out = out;
+        self.apply();
+        next
+    }
+
     /// One connect attempt of TCP_CHECK `id` ended: the core decides, the kernel's table
     /// follows. Returns the microseconds until the next attempt.
     pub(super) fn tcp_attempt(
@@ -110,7 +138,7 @@ impl LvsService {
 
 /// How a checker-side script runs: its argv split as keepalived splits it, as its own user,
 /// else `script_user`, else root.
-fn script_run(s: &Script, cfg: &Config) -> Result<ScriptRun, String> {
+pub(super) fn script_run(s: &Script, cfg: &Config) -> Result<ScriptRun, String> {
     let argv = crate::config::lexer::split_script_argv(&s.command)?;
     if argv.is_empty() {
         return Err("empty command".into());

@@ -1,17 +1,21 @@
-//! The probes of the checkers that probe (L3): TCP_CHECK's connect attempts, on non-blocking
-//! sockets watched by the loop, with `connect_timeout` as the thread's timeout. What an
-//! attempt means (retries, up/down, keepalived's lines) is decided by the sans-IO core
-//! (`check::probe`, through `Healthcheckers::tcp_attempt`); this only opens, connects and
-//! closes sockets and keeps one thread per checker.
+//! The probes of the checkers that probe (L3): TCP_CHECK's connects and HTTP_GET's fetches
+//! on non-blocking sockets watched by the loop (`connect_timeout` is the connect and the
+//! read timeout), and MISC_CHECK's scripts as child threads killed after `misc_timeout`.
+//! What an outcome means (retries, up/down, keepalived's lines) is decided by the sans-IO
+//! core (`check::probe`, `check::http`, through `Healthcheckers`); this only opens,
+//! connects, writes, reads and closes sockets, starts scripts, and keeps one thread per
+//! checker.
 //!
 //! A (re)start bumps the epoch: threads of the previous configuration are cancelled, and
 //! any that still fires does nothing.
 
 use super::lifecycle::Daemon;
-use crate::check::probe::{first_delay_us, Attempt};
+use crate::check::http::{Fetch, Response};
+use crate::check::probe::{first_delay_us, Attempt, MiscExit};
 use crate::check::CheckerId;
-use crate::os::check_socket::{connect_error, tcp_connect, Connect};
-use scheduler::{Ctx, Fired, Ready, ThreadId};
+use crate::config::model::lvs::{CheckerKind, MiscCheck};
+use crate::os::check_socket::{connect_error, read_some, send_all, tcp_connect, Connect};
+use scheduler::{ChildStatus, Ctx, Fired, Ready, ThreadId};
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
@@ -25,6 +29,8 @@ pub struct Probes {
     threads: BTreeMap<CheckerId, ThreadId>,
     /// The socket of each attempt in flight.
     socks: BTreeMap<CheckerId, OwnedFd>,
+    /// The response of each HTTP_GET fetch in flight.
+    responses: BTreeMap<CheckerId, Response>,
     rng: crate::bfd::Rng,
 }
 
@@ -34,6 +40,7 @@ impl Probes {
             epoch: 0,
             threads: BTreeMap::new(),
             socks: BTreeMap::new(),
+            responses: BTreeMap::new(),
             rng: crate::bfd::Rng::new(seed),
         }
     }
@@ -78,6 +85,7 @@ pub(super) fn stop(ctx: &mut C, d: &mut Daemon) {
         ctx.cancel(t);
     }
     p.socks.clear();
+    p.responses.clear();
 }
 
 /// A reload renumbers the checkers: every probe starts over (the checkers' states were
@@ -96,19 +104,29 @@ fn attempt(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64) {
         return;
     }
     svc.probes.threads.remove(&id);
-    let Some(conn) = svc
-        .healthcheckers()
-        .checkers()
-        .config(id)
-        .and_then(|c| c.conn.clone())
-    else {
+    let Some(cfg) = svc.healthcheckers().checkers().config(id) else {
         return;
     };
+    if let CheckerKind::Misc(m) = &cfg.kind {
+        let m = m.clone();
+        return run_script(ctx, d, id, epoch, &m);
+    }
+    let Some(conn) = cfg.conn.clone() else {
+        return;
+    };
+    let http = matches!(cfg.kind, CheckerKind::Http(_));
     let fd = match tcp_connect(&conn) {
+        Ok(Connect::Done(fd)) if http => {
+            svc.probes.socks.insert(id, fd);
+            return http_send(ctx, d, id, epoch);
+        }
         Ok(Connect::Done(_)) => return finish(ctx, d, id, Attempt::Succeeded),
         Ok(Connect::InProgress(fd)) => fd,
         Err(e) => {
-            log::debug!(target: "check", "TCP connect to {}: {e}", conn.dst_addr);
+            log::debug!(target: "check", "connect to {}: {e}", conn.dst_addr);
+            if http {
+                return finish_http(ctx, d, id, Fetch::Unreachable);
+            }
             return finish(ctx, d, id, Attempt::Failed);
         }
     };
@@ -138,6 +156,31 @@ fn connected(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, fired: Fire
         return;
     }
     p.threads.remove(&id);
+    let http = d
+        .lvs
+        .as_ref()
+        .and_then(|s| s.healthcheckers().checkers().config(id))
+        .is_some_and(|c| matches!(c.kind, CheckerKind::Http(_)));
+    if http {
+        let Some(p) = probes(d) else {
+            return;
+        };
+        let fetch = match (fired, p.socks.get(&id)) {
+            (Fired::Io(Ready::TimedOut), _) => Some(Fetch::ConnectTimeout),
+            (_, Some(fd)) if connect_error(fd).is_ok() => None,
+            _ => Some(Fetch::ConnectFailed),
+        };
+        return match fetch {
+            Some(f) => {
+                p.socks.remove(&id);
+                finish_http(ctx, d, id, f)
+            }
+            None => http_send(ctx, d, id, epoch),
+        };
+    }
+    let Some(p) = probes(d) else {
+        return;
+    };
     // Closed at once, with no data (keepalived's TCP_CHECK).
     let sock = p.socks.remove(&id);
     let outcome = match (fired, sock) {
@@ -148,13 +191,206 @@ fn connected(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, fired: Fire
     finish(ctx, d, id, outcome);
 }
 
-/// Hands an attempt to the core and schedules the next one.
-fn finish(ctx: &mut C, d: &mut Daemon, id: CheckerId, outcome: Attempt) {
-    let log_all = d.current.config.global.checker_log_all_failures;
+/// HTTP_GET, connected: sends the request for the current url and waits for the answer.
+fn http_send(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64) {
     let Some(svc) = d.lvs.as_mut() else {
         return;
     };
-    let next = svc.tcp_attempt(id, outcome, log_all);
+    let req = svc.healthcheckers().checkers().http_request(id);
+    let timeout = svc
+        .healthcheckers()
+        .checkers()
+        .config(id)
+        .and_then(|c| c.conn.as_ref())
+        .map_or(5_000_000, |c| c.connect_timeout_us);
+    let (Some((_, req)), Some(fd)) = (req, svc.probes.socks.get(&id)) else {
+        return;
+    };
+    if send_all(fd, &req).is_err() {
+        svc.probes.socks.remove(&id);
+        return finish_http(ctx, d, id, Fetch::SendFailed);
+    }
+    svc.probes.responses.insert(id, Response::new());
+    http_wait(ctx, d, id, epoch, timeout);
+}
+
+/// Waits (up to the connect timeout, keepalived's read timeout) for more of the response.
+fn http_wait(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, timeout_us: u64) {
+    let Some(p) = probes(d) else {
+        return;
+    };
+    let Some(raw) = p.socks.get(&id).map(|f| f.as_raw_fd()) else {
+        return;
+    };
+    match ctx.add_read(
+        raw,
+        Some(Duration::from_micros(timeout_us)),
+        move |ctx, d, fired| http_read(ctx, d, id, epoch, timeout_us, fired),
+    ) {
+        Ok(t) => {
+            if let Some(p) = probes(d) {
+                p.threads.insert(id, t);
+            }
+        }
+        Err(e) => {
+            log::warn!(target: "check", "cannot watch a checker socket: {e}");
+            if let Some(p) = probes(d) {
+                p.socks.remove(&id);
+                p.responses.remove(&id);
+            }
+            finish_http(ctx, d, id, Fetch::ReadError);
+        }
+    }
+}
+
+/// Part of the response (or EOF, or the timeout) arrived.
+fn http_read(
+    ctx: &mut C,
+    d: &mut Daemon,
+    id: CheckerId,
+    epoch: u64,
+    timeout_us: u64,
+    fired: Fired,
+) {
+    let Some(p) = probes(d) else {
+        return;
+    };
+    if p.epoch != epoch {
+        return;
+    }
+    p.threads.remove(&id);
+    let done = if fired == Fired::Io(Ready::TimedOut) {
+        let got = p.responses.get(&id).map_or(0, Response::received);
+        Some(if got > 0 {
+            Fetch::ReadTimeoutPartial
+        } else {
+            Fetch::ReadTimeout
+        })
+    } else {
+        let mut buf = [0u8; 4096];
+        let mut end = None;
+        // Drain what is there; a fetch is small, and the budget bounds a chatty server.
+        for _ in 0..64 {
+            let (Some(fd), Some(resp)) = (p.socks.get(&id), p.responses.get_mut(&id)) else {
+                return;
+            };
+            match read_some(fd, &mut buf) {
+                Ok(Some(0)) => {
+                    end = Some(Ok(()));
+                    break;
+                }
+                Ok(Some(n)) => {
+                    resp.feed(&buf[..n]);
+                    if resp.overflowed() {
+                        end = Some(Ok(()));
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    end = Some(Err(()));
+                    break;
+                }
+            }
+        }
+        match end {
+            Some(Ok(())) => p.responses.remove(&id).map(Fetch::Done),
+            Some(Err(())) => {
+                p.responses.remove(&id);
+                Some(Fetch::ReadError)
+            }
+            None => None,
+        }
+    };
+    match done {
+        Some(f) => {
+            if let Some(p) = probes(d) {
+                p.socks.remove(&id);
+                p.responses.remove(&id);
+            }
+            finish_http(ctx, d, id, f);
+        }
+        None => http_wait(ctx, d, id, epoch, timeout_us),
+    }
+}
+
+fn finish_http(ctx: &mut C, d: &mut Daemon, id: CheckerId, fetch: Fetch) {
+    let log_all = d.current.config.global.checker_log_all_failures;
+    let next = d
+        .lvs
+        .as_mut()
+        .and_then(|s| s.http_fetch(id, fetch, log_all));
+    schedule(ctx, d, id, next);
+}
+
+/// MISC_CHECK: starts the script as its user, killed after `misc_timeout`.
+fn run_script(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, m: &MiscCheck) {
+    let run = match super::lvs::script_run(&m.script, &d.current.config) {
+        Ok(r) => r,
+        Err(e) => {
+            log::warn!(target: "check", "cannot run {:?}: {e}", m.script.command);
+            return finish_misc(ctx, d, id, MiscExit::Exited(127));
+        }
+    };
+    let mut cmd = super::notify::command(&run);
+    let timeout = Duration::from_micros(m.timeout_us.max(1));
+    match ctx.spawn_child(&mut cmd, Some(timeout), move |ctx, d, fired| {
+        script_ended(ctx, d, id, epoch, fired)
+    }) {
+        Ok((t, _pid)) => {
+            if let Some(p) = probes(d) {
+                p.threads.insert(id, t);
+            }
+        }
+        Err(e) => {
+            log::warn!(target: "check", "cannot run {:?}: {e}", m.script.command);
+            finish_misc(ctx, d, id, MiscExit::Exited(127));
+        }
+    }
+}
+
+/// A MISC_CHECK script ended (or timed out: the loop terminates it).
+fn script_ended(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, fired: Fired) {
+    let Some(p) = probes(d) else {
+        return;
+    };
+    if p.epoch != epoch {
+        return;
+    }
+    p.threads.remove(&id);
+    let exit = match fired {
+        Fired::Child { status, .. } => match status {
+            ChildStatus::Exited(c) => MiscExit::Exited(c),
+            ChildStatus::Signaled(s) => MiscExit::Signaled(s),
+            ChildStatus::TimedOut => MiscExit::TimedOut,
+            ChildStatus::Lost => MiscExit::Exited(-1),
+        },
+        _ => MiscExit::TimedOut,
+    };
+    finish_misc(ctx, d, id, exit);
+}
+
+fn finish_misc(ctx: &mut C, d: &mut Daemon, id: CheckerId, exit: MiscExit) {
+    let log_all = d.current.config.global.checker_log_all_failures;
+    let next = d.lvs.as_mut().and_then(|s| s.misc_exit(id, exit, log_all));
+    schedule(ctx, d, id, next);
+}
+
+/// Hands an attempt to the core and schedules the next one.
+fn finish(ctx: &mut C, d: &mut Daemon, id: CheckerId, outcome: Attempt) {
+    let log_all = d.current.config.global.checker_log_all_failures;
+    let next = d
+        .lvs
+        .as_mut()
+        .and_then(|s| s.tcp_attempt(id, outcome, log_all));
+    schedule(ctx, d, id, next);
+}
+
+/// The next attempt of checker `id`, `next` µs from now; then the notifications.
+fn schedule(ctx: &mut C, d: &mut Daemon, id: CheckerId, next: Option<u64>) {
+    let Some(svc) = d.lvs.as_mut() else {
+        return;
+    };
     if let Some(us) = next {
         let epoch = svc.probes.epoch;
         let t = ctx.add_timer(Duration::from_micros(us), move |ctx, d, _| {

@@ -63,3 +63,29 @@ pub fn connect_error(fd: &impl AsFd) -> std::io::Result<()> {
         e => Err(std::io::Error::from_raw_os_error(e)),
     }
 }
+
+/// Writes `buf` to a connected non-blocking socket in one go (a checker's request is small;
+/// a short write counts as a failure). `MSG_NOSIGNAL`: a peer that already closed must not
+/// raise SIGPIPE.
+pub fn send_all(fd: &impl AsFd, buf: &[u8]) -> std::io::Result<()> {
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&fd.as_fd());
+    match socket::send(raw, buf, socket::MsgFlags::MSG_NOSIGNAL) {
+        Ok(n) if n == buf.len() => Ok(()),
+        Ok(n) => Err(std::io::Error::new(
+            std::io::ErrorKind::WriteZero,
+            format!("short write ({n} of {} bytes)", buf.len()),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One non-blocking read: `Ok(Some(n))` bytes (0 at EOF), `Ok(None)` when nothing is there
+/// yet.
+pub fn read_some(fd: &impl AsFd, buf: &mut [u8]) -> std::io::Result<Option<usize>> {
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&fd.as_fd());
+    match socket::recv(raw, buf, socket::MsgFlags::MSG_DONTWAIT) {
+        Ok(n) => Ok(Some(n)),
+        Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}

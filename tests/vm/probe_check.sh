@@ -89,10 +89,34 @@ virtual_server 192.0.2.20 80 {
         }
     }
 }
+virtual_server 192.0.2.21 80 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 198.18.6.2 8082 {
+        weight 4
+        HTTP_GET {
+            url {
+                path /index.html
+                digest b1946ac92492d2347c6235b4d2611184
+            }
+            url {
+                path /status.html
+                status_code 200
+            }
+            connect_timeout 1
+            retry 1
+            delay_before_retry 1
+        }
+    }
+}
 EOC
 
 serve 8080
 serve 8081
+echo ok > /www/status.html
+serve 8082
 $K -n -l -f $T/main.conf -p $T/main.pid -r $T/main.vpid -c $T/main.cpid -b $T/main.bpid \
   > $T/main.log 2>&1 &
 i=0
@@ -120,11 +144,26 @@ serve 8081
 expect "server 8080 back" 80 192.0.2.20:80 198.18.6.2:8080 2
 expect "server 8081 back" 80 192.0.2.20:80 198.18.6.2:8081 3
 
-# 4. SIGTERM: the table is emptied.
+# 4. HTTP_GET: both urls answer as configured (digest of "hello\n", status 200): in.
+expect "http start" 80 192.0.2.21:80 198.18.6.2:8082 4
+logged "Remote Web server \[198.18.6.2\]:tcp:8082 succeed on service." 10 $T/main.log
+# The page changes: digest error, one retry, out.
+echo changed > /www/index.html
+expect "http digest" 100 192.0.2.21:80 198.18.6.2:8082 none
+logged "HTTP_CHECK on service \[198.18.6.2\]:tcp:8082 failed after 1 retries." 10 $T/main.log
+# Restored: back in.
+echo hello > /www/index.html
+expect "http restored" 100 192.0.2.21:80 198.18.6.2:8082 4
+logged "MD5 digest success to \[198.18.6.2\]:tcp:8082 url(/index.html)" 10 $T/main.log
+# The second url goes missing (404): out again.
+rm /www/status.html
+expect "http 404" 100 192.0.2.21:80 198.18.6.2:8082 none
+
+# 5. SIGTERM: the table is emptied.
 kill -TERM "$(cat $T/main.pid)"
 i=0
-while ipvsadm -Ln | grep -q "TCP  192.0.2.20" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-ipvsadm -Ln | grep -q "TCP  192.0.2.20" && fail "services left after SIGTERM"
+while ipvsadm -Ln | grep -q "TCP  192.0.2.2" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+ipvsadm -Ln | grep -q "TCP  192.0.2.2" && fail "services left after SIGTERM"
 echo "--- main log"; cat $T/main.log
 echo "PROBE CHECK VM TEST OK"
 exit 0

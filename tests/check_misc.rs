@@ -1,0 +1,121 @@
+//! MISC_CHECK end to end (a network namespace; needs root): our daemon runs a check script
+//! whose exit status a control file sets; the real server follows it with keepalived's
+//! lines and notify scripts, a script that outlives `misc_timeout` is killed and counts as
+//! a failure, and `retry` delays the down.
+
+// End-to-end waits use the real clock.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use common::e2e_ready;
+use common::lan::{wait_until, Daemon, Lan, TestDir};
+use std::time::Duration;
+
+const LIMIT: Duration = Duration::from_secs(15);
+
+#[test]
+fn misc_check_follows_its_script() {
+    if !e2e_ready("misc_check_follows_its_script", false) {
+        return;
+    }
+    let lan = Lan::new("mck", 1);
+    let dir = TestDir::new("mck");
+    let ctl = dir.join("ctl");
+    std::fs::write(&ctl, "0\n").unwrap();
+    let runs = dir.join("runs.log");
+    let check = dir.write(
+        "check.sh",
+        &format!(
+            "#!/bin/sh\necho run >> {runs}\nc=$(cat {ctl})\n[ \"$c\" = sleep ] && exec sleep 5\n\
+             exit $c\n",
+            runs = runs.display(),
+            ctl = ctl.display()
+        ),
+        true,
+    );
+    let down_log = dir.join("down.log");
+    let down = dir.write(
+        "down.sh",
+        &format!("#!/bin/sh\necho down >> {}\n", down_log.display()),
+        true,
+    );
+    let conf = format!(
+        "global_defs {{\n    script_user root\n}}\n\
+         virtual_server 192.0.2.181 80 {{\n    delay_loop 1\n    lb_kind NAT\n    protocol TCP\n    \
+         real_server 192.0.2.2 80 {{\n        notify_down {down}\n        MISC_CHECK {{\n            \
+         misc_path \"{check}\"\n            misc_timeout 1\n        }}\n    }}\n    \
+         real_server 192.0.2.3 80 {{\n        MISC_CHECK {{\n            misc_path \"{check} x\"\n            \
+         retry 2\n            delay_before_retry 1\n        }}\n    }}\n}}\n",
+        down = down.display(),
+        check = check.display()
+    );
+    let rs2 = format!(
+        "Misc check for [[192.0.2.2]:tcp:80 VS [192.0.2.181]:tcp:80] by [{}]",
+        check.display()
+    );
+    let rs3 = format!(
+        "Misc check for [[192.0.2.3]:tcp:80 VS [192.0.2.181]:tcp:80] by [{} x]",
+        check.display()
+    );
+    let ours = Daemon::ours(lan.host(1), &dir, "ours", &conf);
+    wait_until(
+        "both scripts succeed",
+        LIMIT,
+        || {
+            ours.count(&format!("{rs2} succeeded.")) == 1
+                && ours.count(&format!("{rs3} succeeded.")) == 1
+        },
+        || ours.tail(30),
+    );
+    // Exit status 1: the first real server (no retry) goes at once; the second only after
+    // two retries, a second apart.
+    std::fs::write(&ctl, "1\n").unwrap();
+    wait_until(
+        "the first real server down",
+        LIMIT,
+        || {
+            ours.count(&format!("{rs2} failed (exited with status 1).")) == 1
+                && std::fs::read_to_string(&down_log).is_ok_and(|s| s.lines().count() == 1)
+        },
+        || ours.tail(30),
+    );
+    assert_eq!(
+        ours.count(&format!("{rs3} failed")),
+        0,
+        "retries first: {}",
+        ours.tail(30)
+    );
+    wait_until(
+        "the second real server down after its retries",
+        LIMIT,
+        || ours.count(&format!("{rs3} failed (exited with status 1).")) == 1,
+        || ours.tail(30),
+    );
+    assert_eq!(
+        ours.count("Removing service [192.0.2.2]:tcp:80 from VS [192.0.2.181]:tcp:80"),
+        1,
+        "{}",
+        ours.tail(30)
+    );
+    // Back to 0: up again.
+    std::fs::write(&ctl, "0\n").unwrap();
+    wait_until(
+        "both up again",
+        LIMIT,
+        || {
+            ours.count(&format!("{rs2} succeeded.")) == 2
+                && ours.count(&format!("{rs3} succeeded.")) == 2
+        },
+        || ours.tail(30),
+    );
+    // A script that outlives misc_timeout is killed: a failure.
+    std::fs::write(&ctl, "sleep\n").unwrap();
+    wait_until(
+        "the hanging script timed out",
+        LIMIT,
+        || ours.count(&format!("{rs2} timed out.")) >= 1,
+        || ours.tail(30),
+    );
+    assert!(ours.running());
+}
