@@ -1,7 +1,8 @@
 //! MISC_CHECK end to end (a network namespace; needs root): our daemon runs a check script
 //! whose exit status a control file sets; the real server follows it with keepalived's
 //! lines and notify scripts, a script that outlives `misc_timeout` is killed and counts as
-//! a failure, and `retry` delays the down.
+//! a failure, and `retry` delays the down (wording checked against keepalived 2.2.7's log
+//! in a QEMU guest: the program is named without its arguments).
 
 // End-to-end waits use the real clock.
 #![allow(clippy::disallowed_methods)]
@@ -55,7 +56,7 @@ fn misc_check_follows_its_script() {
         check.display()
     );
     let rs3 = format!(
-        "Misc check for [[192.0.2.3]:tcp:80 VS [192.0.2.181]:tcp:80] by [{} x]",
+        "Misc check for [[192.0.2.3]:tcp:80 VS [192.0.2.181]:tcp:80] by [{}]",
         check.display()
     );
     let ours = Daemon::ours(lan.host(1), &dir, "ours", &conf);
@@ -75,7 +76,9 @@ fn misc_check_follows_its_script() {
         "the first real server down",
         LIMIT,
         || {
-            ours.count(&format!("{rs2} failed (exited with status 1).")) == 1
+            ours.count(&format!(
+                "{rs2} failed with retry disabled (exited with status 1)."
+            )) == 1
                 && std::fs::read_to_string(&down_log).is_ok_and(|s| s.lines().count() == 1)
         },
         || ours.tail(30),
@@ -89,7 +92,11 @@ fn misc_check_follows_its_script() {
     wait_until(
         "the second real server down after its retries",
         LIMIT,
-        || ours.count(&format!("{rs3} failed (exited with status 1).")) == 1,
+        || {
+            ours.count(&format!(
+                "{rs3} failed after 2 retries (exited with status 1)."
+            )) == 1
+        },
         || ours.tail(30),
     );
     assert_eq!(
@@ -114,7 +121,7 @@ fn misc_check_follows_its_script() {
     wait_until(
         "the hanging script timed out",
         LIMIT,
-        || ours.count(&format!("{rs2} timed out.")) >= 1,
+        || ours.count(&format!("{rs2} timed out with retry disabled.")) >= 1,
         || ours.tail(30),
     );
     assert!(ours.running());

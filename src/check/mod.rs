@@ -463,10 +463,22 @@ impl Healthcheckers {
         Healthcheckers { lvs, checkers }
     }
 
-    /// Installs the table (see [`Lvs::start`]) and logs "Activating BFD healthchecker".
+    /// Installs the table (see [`Lvs::start`]) and logs keepalived's start lines in its
+    /// order: the quorum lines (from the engine), "Activating healthchecker for service RS
+    /// for VS VS" for each checker that probes, then "Activating BFD healthchecker".
     pub fn start(&mut self, out: &mut Output) {
-        log::info!(target: "check", "{ACTIVATING_BFD_LINE}");
         self.lvs.start(out);
+        for id in self.checkers.probes() {
+            if let Some(c) = self.checkers.checkers.get(id.index()) {
+                log::info!(
+                    target: "check",
+                    "Activating healthchecker for service {} for VS {}",
+                    c.rs_name,
+                    c.vs_name
+                );
+            }
+        }
+        log::info!(target: "check", "{ACTIVATING_BFD_LINE}");
     }
 
     /// A `bfd_instance` reported to the checkers went Up (`up`) or anything else.

@@ -127,7 +127,9 @@ impl TcpCheck {
         }
         let retries = self.retry.retries_made(has_run);
         let last = self.retry.failure_is_final(cfg, is_up, has_run);
-        if log_all {
+        // Each failed attempt is logged only while the checker is up (keepalived 2.2.7: an
+        // alpha checker's startup failure logs just the "failed." line).
+        if log_all && is_up {
             let how = if attempt == Attempt::TimedOut {
                 "timeout"
             } else {
@@ -199,7 +201,12 @@ impl MiscCheck {
             MiscExit::Exited(c) => misc.dynamic && (2..=255).contains(&c),
             _ => false,
         };
-        let head = format!("Misc check for [{rs} VS {vs}] by [{}]", misc.script.command);
+        // keepalived names the program, without its arguments.
+        let program = crate::config::lexer::split_script_argv(&misc.script.command)
+            .ok()
+            .and_then(|v| v.into_iter().next())
+            .unwrap_or_else(|| misc.script.command.clone());
+        let head = format!("Misc check for [{rs} VS {vs}] by [{program}]");
         let mut log = Vec::new();
         if ok {
             self.retry.retry_it = 0;
@@ -212,13 +219,37 @@ impl MiscCheck {
                 log,
             };
         }
+        let made = self.retry.retries_made(has_run);
         let last = self.retry.failure_is_final(cfg, is_up, has_run);
-        let line = match exit {
-            MiscExit::Exited(c) => format!("{head} failed (exited with status {c})."),
-            MiscExit::Signaled(sig) => format!("{head} failed (killed by signal {sig})."),
-            MiscExit::TimedOut => format!("{head} timed out."),
+        // keepalived 2.2.7: "failed, will do N retries", "failed on retry I/N", "failed
+        // after N retries", "failed with retry disabled", each followed by how the program
+        // ended; "timed out" in place of "failed" (and no status) when it was killed.
+        let verb = if exit == MiscExit::TimedOut {
+            "timed out"
+        } else {
+            "failed"
         };
-        if log_all || (last && (is_up || !has_run)) {
+        let retry = cfg.retry;
+        let when = if !last {
+            if made == 0 {
+                format!(", will do {retry} retries")
+            } else {
+                format!(" on retry {made}/{retry}")
+            }
+        } else if retry == 0 {
+            " with retry disabled".to_string()
+        } else if made > 0 {
+            format!(" after {retry} retries")
+        } else {
+            String::new()
+        };
+        let how = match exit {
+            MiscExit::Exited(c) => format!(" (exited with status {c})"),
+            MiscExit::Signaled(sig) => format!(" (killed by signal {sig})"),
+            MiscExit::TimedOut => String::new(),
+        };
+        let line = format!("{head} {verb}{when}{how}.");
+        if (last && (is_up || !has_run)) || (!last && log_all) {
             log.push(line);
         }
         Step {
@@ -328,6 +359,125 @@ mod tests {
         assert_eq!(
             step.log,
             vec!["TCP connection to [192.0.2.2]:tcp:8080 timeout.".to_string()]
+        );
+    }
+
+    #[test]
+    fn an_alpha_startup_failure_logs_only_the_verdict() {
+        let c = checker("   alpha\n   retry 3\n   log_all_failures\n");
+        let mut t = TcpCheck::new(&c);
+        let s = t.on_attempt(&c, F, false, false, true);
+        assert_eq!(s.result, Some(false));
+        assert_eq!(
+            s.log,
+            vec!["TCP_CHECK on service [192.0.2.2]:tcp:80 failed.".to_string()]
+        );
+        // Not alpha: the attempt's line first (keepalived 2.2.7).
+        let c = checker("   retry 3\n   log_all_failures\n");
+        let mut t = TcpCheck::new(&c);
+        let s = t.on_attempt(&c, F, true, false, true);
+        assert_eq!(
+            s.log,
+            vec![
+                "TCP connection to [192.0.2.2]:tcp:80 failed.".to_string(),
+                "TCP_CHECK on service [192.0.2.2]:tcp:80 failed.".to_string()
+            ]
+        );
+    }
+
+    fn misc(body: &str) -> (Checker, crate::config::model::lvs::MiscCheck) {
+        let cfg = lvs_cfg(&format!(
+            "virtual_server 192.0.2.1 80 {{\n lb_kind NAT\n protocol TCP\n delay_loop 6\n \
+             real_server 192.0.2.2 80 {{\n  MISC_CHECK {{\n   misc_path \"/bin/check a b\"\n{body}  }}\n }}\n}}\n"
+        ));
+        let c = cfg.virtual_servers[0].real_servers[0].checkers[0].clone();
+        let crate::config::model::lvs::CheckerKind::Misc(m) = c.kind.clone() else {
+            panic!("not MISC_CHECK");
+        };
+        (c, m)
+    }
+
+    /// keepalived 2.2.7's MISC_CHECK lines, as captured from it in a QEMU guest.
+    #[test]
+    fn misc_lines_as_keepalived() {
+        let head = "Misc check for [[192.0.2.2]:tcp:80 VS [192.0.2.1]:tcp:80] by [/bin/check]";
+        let (c, m) = misc("   retry 2\n   delay_before_retry 1\n   log_all_failures\n");
+        let mut t = MiscCheck::new(&c);
+        let rs = "[192.0.2.2]:tcp:80";
+        let vs = "[192.0.2.1]:tcp:80";
+        let s = t.on_exit(&c, &m, MiscExit::Exited(0), true, false, false, rs, vs);
+        assert_eq!(s.log, vec![format!("{head} succeeded.")]);
+        let e1 = MiscExit::Exited(1);
+        let s = t.on_exit(&c, &m, e1, true, true, true, rs, vs);
+        assert_eq!(
+            (s.result, s.log),
+            (
+                None,
+                vec![format!(
+                    "{head} failed, will do 2 retries (exited with status 1)."
+                )]
+            )
+        );
+        let s = t.on_exit(&c, &m, e1, true, true, true, rs, vs);
+        assert_eq!(
+            s.log,
+            vec![format!(
+                "{head} failed on retry 1/2 (exited with status 1)."
+            )]
+        );
+        let s = t.on_exit(&c, &m, e1, true, true, true, rs, vs);
+        assert_eq!(
+            (s.result, s.log),
+            (
+                Some(false),
+                vec![format!(
+                    "{head} failed after 2 retries (exited with status 1)."
+                )]
+            )
+        );
+        // Down: silent until it succeeds.
+        let s = t.on_exit(&c, &m, e1, false, true, true, rs, vs);
+        assert!(s.log.is_empty());
+        let s = t.on_exit(&c, &m, MiscExit::Exited(0), false, true, true, rs, vs);
+        assert_eq!(s.log, vec![format!("{head} succeeded.")]);
+        // Retry 0 (MISC's default).
+        let (c, m) = misc("");
+        let mut t = MiscCheck::new(&c);
+        let s = t.on_exit(&c, &m, MiscExit::TimedOut, true, true, false, rs, vs);
+        assert_eq!(
+            s.log,
+            vec![format!("{head} timed out with retry disabled.")]
+        );
+        let s = t.on_exit(&c, &m, e1, true, true, false, rs, vs);
+        assert_eq!(
+            s.log,
+            vec![format!(
+                "{head} failed with retry disabled (exited with status 1)."
+            )]
+        );
+    }
+
+    #[test]
+    fn misc_dynamic_counts_2_to_255_as_success() {
+        let (c, m) = misc("   misc_dynamic\n");
+        let mut t = MiscCheck::new(&c);
+        let (rs, vs) = ("r", "v");
+        assert_eq!(
+            t.on_exit(&c, &m, MiscExit::Exited(7), true, true, false, rs, vs)
+                .result,
+            Some(true)
+        );
+        assert_eq!(
+            t.on_exit(&c, &m, MiscExit::Exited(1), true, true, false, rs, vs)
+                .result,
+            Some(false)
+        );
+        let (c, m) = misc("");
+        let mut t = MiscCheck::new(&c);
+        assert_eq!(
+            t.on_exit(&c, &m, MiscExit::Exited(7), true, true, false, rs, vs)
+                .result,
+            Some(false)
         );
     }
 

@@ -200,6 +200,7 @@ pub(super) fn start(ctx: &mut C, d: &mut Daemon) {
     if !wanted(d) || d.lvs.is_some() {
         return;
     }
+    info!(target: "lvs", "Initializing ipvs");
     let ipvs = match Ipvs::open() {
         Ok(mut i) => {
             if d.current.config.global.lvs_flush {
