@@ -68,7 +68,8 @@ pub fn target_name(cfg: &Checker) -> String {
 /// How one fetch of the current url ended.
 #[derive(Clone, Debug)]
 pub enum Fetch {
-    /// The connection was refused or failed (`SO_ERROR`): "Error connecting".
+    /// The connection was refused or failed (`SO_ERROR`): "Connection failed" (what
+    /// keepalived 2.2.7 logs for a refused connection, seen in a QEMU guest).
     ConnectFailed,
     /// The connection did not complete within `connect_timeout`: "Timeout connecting".
     ConnectTimeout,
@@ -528,7 +529,7 @@ impl HttpMachine {
 /// "MD5 digest") or the failure message handed to `timeout_epilog`.
 fn evaluate(url: &Url, fetch: &Fetch) -> Result<&'static str, &'static str> {
     let resp = match fetch {
-        Fetch::ConnectFailed => return Err("Error connecting"),
+        Fetch::ConnectFailed => return Err("Connection failed"),
         Fetch::ConnectTimeout => return Err("Timeout connecting"),
         Fetch::Unreachable => return Err("HTTP_CHECK - network unreachable"),
         Fetch::WriteTimeout => return Err("Timeout WEB write"),
@@ -911,7 +912,7 @@ mod tests {
         let s = m.on_fetch(&c, &h, good.clone(), true, false, false);
         assert_eq!(s.result, Some(true));
         let cases = [
-            (Fetch::ConnectFailed, "Error connecting server"),
+            (Fetch::ConnectFailed, "Connection failed server"),
             (Fetch::ConnectTimeout, "Timeout connecting server"),
             (
                 Fetch::Unreachable,
@@ -1051,6 +1052,55 @@ mod tests {
         let s = run(&mut m, &c, &h, &mut st, ok(200));
         assert_eq!(s.result, Some(true));
         assert_eq!(s.log.len(), 2);
+    }
+
+    /// keepalived 2.2.7's lines for a status-code url going down and recovering, as
+    /// captured from it in a QEMU guest (retry 1): the startup failure says "after 1
+    /// retries" with no retry run, and recovery takes two successes.
+    #[test]
+    fn keepalived_sequences() {
+        let (c, h) = http("10.0.0.2 8083", "url {\n path /index.html\n }\nretry 1");
+        let chk = "[10.0.0.2]:tcp:8083";
+        // Startup failure: down at once.
+        let mut m = HttpMachine::new(&h);
+        let mut st = (true, false);
+        let s = run(&mut m, &c, &h, &mut st, ok(404));
+        assert_eq!(s.result, Some(false));
+        assert_eq!(
+            s.log,
+            vec![format!(
+                "HTTP_CHECK on service {chk} failed after 1 retries."
+            )]
+        );
+        // Recovery: the first success logs the url line only, the second brings it up.
+        let s = run(&mut m, &c, &h, &mut st, ok(200));
+        assert_eq!(s.result, None);
+        assert_eq!(
+            s.log,
+            vec![format!(
+                "HTTP status code success to {chk} url(/index.html)"
+            )]
+        );
+        let s = run(&mut m, &c, &h, &mut st, ok(200));
+        assert_eq!(s.result, Some(true));
+        assert_eq!(
+            s.log,
+            vec![
+                format!("HTTP status code success to {chk} url(/index.html)"),
+                format!("Remote Web server {chk} succeed on service."),
+            ]
+        );
+        // Up, then a failure and its retry (no line without log_all_failures), down.
+        let s = run(&mut m, &c, &h, &mut st, Fetch::ConnectFailed);
+        assert_eq!((s.result, s.log.len()), (None, 0));
+        let s = run(&mut m, &c, &h, &mut st, Fetch::ConnectFailed);
+        assert_eq!(s.result, Some(false));
+        assert_eq!(
+            s.log,
+            vec![format!(
+                "HTTP_CHECK on service {chk} failed after 1 retries."
+            )]
+        );
     }
 
     #[test]

@@ -229,19 +229,20 @@ impl MiscCheck {
         } else {
             "failed"
         };
+        // (At start the counter begins exhausted: the first failure is final and still
+        // says "after N retries", as keepalived's does.)
         let retry = cfg.retry;
+        let retries = if retry == 1 { "retry" } else { "retries" };
         let when = if !last {
             if made == 0 {
-                format!(", will do {retry} retries")
+                format!(", will do {retry} {retries}")
             } else {
                 format!(" on retry {made}/{retry}")
             }
         } else if retry == 0 {
             " with retry disabled".to_string()
-        } else if made > 0 {
-            format!(" after {retry} retries")
         } else {
-            String::new()
+            format!(" after {retry} {retries}")
         };
         let how = match exit {
             MiscExit::Exited(c) => format!(" (exited with status {c})"),
@@ -440,6 +441,26 @@ mod tests {
         assert!(s.log.is_empty());
         let s = t.on_exit(&c, &m, MiscExit::Exited(0), false, true, true, rs, vs);
         assert_eq!(s.log, vec![format!("{head} succeeded.")]);
+        // At start: the first failure is final, and says so as keepalived does.
+        let mut t = MiscCheck::new(&c);
+        let s = t.on_exit(&c, &m, e1, true, false, false, rs, vs);
+        assert_eq!(
+            (s.result, s.log),
+            (
+                Some(false),
+                vec![format!(
+                    "{head} failed after 2 retries (exited with status 1)."
+                )]
+            )
+        );
+        // One retry: singular.
+        let (c, m) = misc("   retry 1\n   log_all_failures\n");
+        let mut t = MiscCheck::new(&c);
+        t.on_exit(&c, &m, MiscExit::Exited(0), true, false, false, rs, vs);
+        let s = t.on_exit(&c, &m, MiscExit::TimedOut, true, true, true, rs, vs);
+        assert_eq!(s.log, vec![format!("{head} timed out, will do 1 retry.")]);
+        let s = t.on_exit(&c, &m, MiscExit::TimedOut, true, true, true, rs, vs);
+        assert_eq!(s.log, vec![format!("{head} timed out after 1 retry.")]);
         // Retry 0 (MISC's default).
         let (c, m) = misc("");
         let mut t = MiscCheck::new(&c);
