@@ -48,7 +48,7 @@ $IP -n peer link set v1 up
 $IP -n peer link set lo up
 
 vrrp() { # vrrp IF PRIORITY
-  printf 'vrrp_instance VI_1 {\n    state BACKUP\n    interface %s\n    version 3\n    virtual_router_id 51\n    priority %s\n    advert_int 0.2\n    virtual_ipaddress {\n        192.0.2.51/24\n    }\n}\n' "$1" "$2"
+  printf 'vrrp_instance VI_1 {\n    state BACKUP\n    interface %s\n    version 3\n    virtual_router_id 51\n    priority %s\n    advert_int 1\n    virtual_ipaddress {\n        192.0.2.51/24\n    }\n}\n' "$1" "$2"
 }
 {
   printf 'global_defs {\n    lvs_timeouts tcp 901 tcpfin 121 udp 301\n    lvs_sync_daemon v0 VI_1 id 7\n}\n'
@@ -62,6 +62,8 @@ i=0
 while ! ipvsadm -L --timeout | grep -q "901 121 301" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
 ipvsadm -L --timeout | grep -q "901 121 301" || fail "lvs_timeouts not set"
 # Alone on the link, VI_1 is BACKUP first (backup daemon), then MASTER (master daemon).
+# (advert_int 1: the BACKUP phase lasts over 3 s, which the guest needs to be seen in it
+# while the kernel starts the backup daemon, a second or so under an emulated CPU.)
 daemons backup
 ipvsadm -L --daemon | grep -q "syncid=7" || fail "sync id 7 not used"
 ipvsadm -L --daemon | grep -q "mcast=v0" || fail "interface v0 not used"
