@@ -22,6 +22,10 @@ use std::time::Duration;
 
 type C = Ctx<Daemon>;
 
+/// The most an HTTP_GET fetch reads (the body is hashed as it streams; no page a checker
+/// fetches comes near this).
+const MAX_RESPONSE: usize = 64 << 20;
+
 /// The probe threads of the checker side.
 pub struct Probes {
     epoch: u64,
@@ -283,6 +287,17 @@ fn http_read(
                     resp.feed(&buf[..n]);
                     if resp.overflowed() {
                         end = Some(Ok(()));
+                        break;
+                    }
+                    if resp.received() > MAX_RESPONSE {
+                        // A server that streams without end would hold the checker (and
+                        // our hashing) forever: a read error, as keepalived would see
+                        // none.
+                        log::warn!(
+                            target: "check",
+                            "HTTP_GET: a response over {MAX_RESPONSE} bytes - giving up on it"
+                        );
+                        end = Some(Err(()));
                         break;
                     }
                 }
