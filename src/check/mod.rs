@@ -24,6 +24,7 @@
 pub mod bfd;
 pub mod http;
 pub mod probe;
+pub mod view;
 
 use crate::config::model::lvs::{Checker, CheckerKind, LvsConfig};
 use crate::lvs::{Lvs, LvsOptions, Output, RsKey, RsRef, VsKey};

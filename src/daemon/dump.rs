@@ -2,12 +2,12 @@
 //!
 //! | signal | file(s) in `$TMPDIR` (default /tmp) | keepalived |
 //! |---|---|---|
-//! | SIGUSR1 | `keepalived_parent.data` (global definitions) and `keepalived.data` | `dump_global_data`, `dump_data_vrrp` |
+//! | SIGUSR1 | `keepalived_parent.data` (global definitions), `keepalived.data`, `keepalived_check.data`, `keepalived_bfd.data` | `dump_global_data`, `dump_data_vrrp`, the checker's and BFD's dumps |
 //! | SIGUSR2 | `keepalived.stats` | `vrrp_print_stats` |
 //! | STATS_CLEAR | `keepalived.stats`, then the counters are zeroed | `vrrp_print_stats(true)` |
 //! | JSON | `keepalived.json` | `vrrp_print_json` |
 //!
-//! We are one process, so SIGUSR1 writes both the parent's and the VRRP child's files.
+//! We are one process, so SIGUSR1 writes the parent's and each child's files.
 //!
 //! The formatters are pure functions of the configuration model, the engine
 //! ([`crate::vrrp::Router`]) and a [`SysInfo`] snapshot (pid, wall/monotonic offset,
@@ -22,6 +22,7 @@
 //! socket serves both directions).
 
 mod cfmt;
+mod check;
 mod global;
 mod json;
 mod vrrp;
@@ -158,6 +159,12 @@ pub fn format_data(c: &DumpCtx<'_>, router: Option<&Router>) -> String {
     let mut o = global::global_data(c, Prog::Vrrp);
     vrrp::vrrp_data(c, router, &mut o);
     o
+}
+
+/// keepalived_check.data: the checker process's global definitions, LVS topology and
+/// health checkers.
+pub fn format_check_data(c: &DumpCtx<'_>, hc: &crate::check::Healthcheckers) -> String {
+    check::check_data(c, hc)
 }
 
 /// keepalived.json; `None` when there is no instance (keepalived writes no file then).
@@ -435,7 +442,8 @@ fn sys_info(d: &mut Daemon) -> SysInfo {
     }
 }
 
-/// SIGUSR1: keepalived_parent.data and, with a VRRP side, keepalived.data.
+/// SIGUSR1: keepalived_parent.data and, with a checker, BFD or VRRP side,
+/// keepalived_check.data, keepalived_bfd.data, keepalived.data.
 pub fn data(d: &mut Daemon) {
     let sys = sys_info(d);
     let host = crate::os::host::LinuxHost;
@@ -450,6 +458,14 @@ pub fn data(d: &mut Daemon) {
         &format_parent_data(&parent),
         sys.umask,
     );
+    if let Some(l) = d.lvs.as_ref() {
+        info!("Printing checker data for process({}) on signal", sys.pid);
+        write_file(
+            &dump_file_name(&d.current.config, "keepalived_check.data"),
+            &format_check_data(&parent, l.healthcheckers()),
+            sys.umask,
+        );
+    }
     if let Some(b) = d.bfd.as_ref() {
         info!("Printing BFD data for process({}) on signal", sys.pid);
         let text = super::bfd::format_bfd_data(&parent, b, d.env.as_ref().map(|e| &e.bfd));
