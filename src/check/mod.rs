@@ -14,16 +14,21 @@
 //! state of its `bfd_instance` ([`Checkers::on_bfd_state`]); TCP_CHECK and MISC_CHECK ([`probe`])
 //! and HTTP_GET ([`http`]; not with `regex` urls), whose connects, script runs and fetches
 //! the daemon runs and hands to [`Checkers::tcp_attempt`], [`Checkers::misc_exit`] and
-//! [`Checkers::http_fetch`]. The other kinds (SSL_GET, SMTP_CHECK, DNS_CHECK, UDP_CHECK,
-//! PING_CHECK, FILE_CHECK) are not implemented yet: they are listed by [`Checkers::unimplemented`] for the daemon
-//! to report once, and ignored, so a real server whose checkers are all of those counts as
-//! having none, which keepalived treats as always alive. A new kind adds a [`Machine`]
-//! variant holding its own sans-IO state and feeds its results to
-//! [`Checkers::set_result`].
+//! [`Checkers::http_fetch`]; PING_CHECK ([`ping`]), UDP_CHECK ([`udp`]) and DNS_CHECK
+//! ([`dns`]), whose datagrams the daemon sends ([`Checkers::dgram_request`]) and whose
+//! replies, errors and timeouts it hands to [`Checkers::dgram_event`]. The other kinds
+//! (SSL_GET, SMTP_CHECK, FILE_CHECK) are not implemented yet: they are listed by
+//! [`Checkers::unimplemented`] for the daemon to report once, and ignored, so a real server
+//! whose checkers are all of those counts as having none, which keepalived treats as always
+//! alive. A new kind adds a [`Machine`] variant holding its own sans-IO state and feeds its
+//! results to [`Checkers::set_result`].
 
 pub mod bfd;
+pub mod dns;
 pub mod http;
+pub mod ping;
 pub mod probe;
+pub mod udp;
 pub mod view;
 
 use crate::config::model::lvs::{Checker, CheckerKind, LvsConfig};
@@ -55,6 +60,12 @@ pub enum Machine {
     Misc(probe::MiscCheck),
     /// HTTP_GET: fetches run by the daemon.
     Http(http::HttpMachine),
+    /// PING_CHECK: echo requests sent by the daemon.
+    Ping(ping::PingCheck),
+    /// UDP_CHECK: datagrams sent by the daemon.
+    Udp(udp::UdpCheck),
+    /// DNS_CHECK: queries sent by the daemon.
+    Dns(dns::DnsCheck),
     /// A kind not implemented yet: ignored, never up or down.
     Ignored,
 }
@@ -67,6 +78,9 @@ struct CheckerState {
     rs_name: String,
     /// keepalived's `FMT_VS` of its virtual server.
     vs_name: String,
+    /// keepalived's `FMT_CHK` of its target with the virtual server's protocol (the
+    /// checkers other than TCP_CHECK, HTTP_GET and MISC_CHECK name it so).
+    target: String,
     cfg: Checker,
     machine: Machine,
     up: bool,
@@ -135,6 +149,15 @@ impl Checkers {
                             Machine::Tcp(probe::TcpCheck::new(ck))
                         }
                         CheckerKind::Misc(_) => Machine::Misc(probe::MiscCheck::new(ck)),
+                        CheckerKind::Ping if ck.conn.is_some() => {
+                            Machine::Ping(ping::PingCheck::new(ck))
+                        }
+                        CheckerKind::Udp(_) if ck.conn.is_some() => {
+                            Machine::Udp(udp::UdpCheck::new(ck))
+                        }
+                        CheckerKind::Dns(_) if ck.conn.is_some() => {
+                            Machine::Dns(dns::DnsCheck::new(ck))
+                        }
                         CheckerKind::Http(h)
                             if !h.tls
                                 && ck.conn.is_some()
@@ -162,6 +185,7 @@ impl Checkers {
                         rs: RsRef { vs: v, rs: r },
                         rs_name: rs_name.clone(),
                         vs_name: vs_name.clone(),
+                        target: probe::target_name_in(ck, vs.protocol),
                         up: !ck.alpha,
                         has_run: false,
                         migrated: false,
@@ -206,14 +230,19 @@ impl Checkers {
         Some(&self.checkers.get(id.index())?.machine)
     }
 
-    /// The checkers whose probes the daemon runs (TCP_CHECK, MISC_CHECK), in id order.
+    /// The checkers whose probes the daemon runs (all but BFD_CHECK), in id order.
     pub fn probes(&self) -> Vec<CheckerId> {
         (0..self.checkers.len() as u32)
             .map(CheckerId)
             .filter(|&id| {
                 matches!(
                     self.checkers[id.index()].machine,
-                    Machine::Tcp(_) | Machine::Misc(_) | Machine::Http(_)
+                    Machine::Tcp(_)
+                        | Machine::Misc(_)
+                        | Machine::Http(_)
+                        | Machine::Ping(_)
+                        | Machine::Udp(_)
+                        | Machine::Dns(_)
                 )
             })
             .collect()
@@ -230,6 +259,54 @@ impl Checkers {
         let url = m.current_url();
         let dst = std::net::SocketAddr::new(conn.dst_addr, conn.dst_port);
         Some((url, http::HttpMachine::request(h, url, dst)))
+    }
+
+    /// The datagram the next attempt of PING_CHECK, UDP_CHECK or DNS_CHECK `id` sends
+    /// (`random`: a draw of the caller's seeded generator, DNS_CHECK's query ID).
+    pub fn dgram_request(&mut self, id: CheckerId, random: u64) -> Option<Vec<u8>> {
+        let c = self.checkers.get_mut(id.index())?;
+        let v6 = c.cfg.conn.as_ref()?.dst_addr.is_ipv6();
+        match (&mut c.machine, &c.cfg.kind) {
+            (Machine::Ping(p), _) => Some(p.request(v6)),
+            (Machine::Udp(_), CheckerKind::Udp(u)) => Some(u.payload.clone()),
+            (Machine::Dns(d), CheckerKind::Dns(cfg)) => Some(d.query(cfg, random as u16)),
+            _ => None,
+        }
+    }
+
+    /// Something happened to the attempt in flight of PING_CHECK, UDP_CHECK or DNS_CHECK
+    /// `id`: applies the checker's rules, logs keepalived's lines, hands a final result to
+    /// the real server. `None`: not such a checker.
+    pub fn dgram_event(
+        &mut self,
+        id: CheckerId,
+        ev: probe::Dgram<'_>,
+        log_all: bool,
+        lvs: &mut Lvs,
+        out: &mut Output,
+    ) -> Option<probe::DgramNext> {
+        let c = self.checkers.get_mut(id.index())?;
+        let log_all = log_all || c.cfg.log_all_failures;
+        let (up, run, t) = (c.up, c.has_run, c.target.as_str());
+        let step = match (&mut c.machine, &c.cfg.kind) {
+            (Machine::Ping(p), _) => p.on_event(&c.cfg, ev, up, run, log_all, t, &c.vs_name),
+            (Machine::Udp(k), CheckerKind::Udp(u)) => {
+                Ok(k.on_event(&c.cfg, u, ev, up, run, log_all, t))
+            }
+            (Machine::Dns(d), _) => d.on_event(&c.cfg, ev, up, run, log_all, t),
+            _ => return None,
+        };
+        let step = match step {
+            Ok(s) => s,
+            Err(wait) => return Some(wait),
+        };
+        for line in &step.log {
+            log::info!(target: "check", "{line}");
+        }
+        if let Some(up) = step.result {
+            self.set_result(id, up, lvs, out);
+        }
+        Some(probe::DgramNext::Next(step.next_in_us))
     }
 
     /// One fetch of HTTP_GET `id` ended: as [`Checkers::tcp_attempt`].
@@ -502,6 +579,23 @@ impl Healthcheckers {
     ) -> Option<u64> {
         self.checkers
             .http_fetch(id, fetch, log_all, &mut self.lvs, out)
+    }
+
+    /// See [`Checkers::dgram_request`].
+    pub fn dgram_request(&mut self, id: CheckerId, random: u64) -> Option<Vec<u8>> {
+        self.checkers.dgram_request(id, random)
+    }
+
+    /// See [`Checkers::dgram_event`].
+    pub fn dgram_event(
+        &mut self,
+        id: CheckerId,
+        ev: probe::Dgram<'_>,
+        log_all: bool,
+        out: &mut Output,
+    ) -> Option<probe::DgramNext> {
+        self.checkers
+            .dgram_event(id, ev, log_all, &mut self.lvs, out)
     }
 
     /// See [`Checkers::misc_exit`].

@@ -22,6 +22,17 @@ pub fn target_name(cfg: &Checker) -> String {
     }
 }
 
+/// keepalived's `FMT_CHK` for checkers that name their virtual server's protocol
+/// (PING_CHECK, UDP_CHECK, DNS_CHECK, SMTP_CHECK): `[ADDR]:PROTO:PORT` of the target, TCP
+/// for a fwmark service.
+pub fn target_name_in(cfg: &Checker, proto: Option<Protocol>) -> String {
+    let proto = Some(proto.unwrap_or(Protocol::Tcp));
+    match &cfg.conn {
+        Some(c) => format_trio(&c.dst_addr, proto, c.dst_port),
+        None => format_trio(&std::net::IpAddr::from([0u8; 4]), proto, 0),
+    }
+}
+
 /// Microseconds from the start to a probe's first attempt: 1 s plus a random part of its
 /// warmup (`random` comes from the caller's seeded generator; a warmup of 0 adds nothing).
 pub fn first_delay_us(cfg: &Checker, random: u64) -> u64 {
@@ -69,7 +80,7 @@ impl Retry {
 
     /// Applies the rule to one attempt: `Ok(())` on success; on failure, whether the
     /// failure is final (`true`) or a retry follows (`false`).
-    fn failure_is_final(&mut self, cfg: &Checker, is_up: bool, has_run: bool) -> bool {
+    pub(crate) fn failure_is_final(&mut self, cfg: &Checker, is_up: bool, has_run: bool) -> bool {
         if (is_up || !has_run) && self.retry_it < cfg.retry {
             self.retry_it += 1;
             false
@@ -80,13 +91,105 @@ impl Retry {
 
     /// Retries made before this final failure (0 at start, where the counter begins
     /// exhausted without any retry having run).
-    fn retries_made(&self, has_run: bool) -> u32 {
+    pub(crate) fn retries_made(&self, has_run: bool) -> u32 {
         if has_run {
             self.retry_it
         } else {
             0
         }
     }
+}
+
+impl Retry {
+    /// A success: the counter starts over.
+    pub(crate) fn reset(&mut self) {
+        self.retry_it = 0;
+    }
+
+    /// Applies the rule to one attempt of a checker logging as TCP_CHECK does (PING_CHECK,
+    /// UDP_CHECK, DNS_CHECK): what it means and which of keepalived's lines are due.
+    pub(crate) fn judge(
+        &mut self,
+        cfg: &Checker,
+        ok: bool,
+        is_up: bool,
+        has_run: bool,
+        log_all: bool,
+    ) -> Verdict {
+        if ok {
+            self.reset();
+            return Verdict::Up {
+                report: !is_up || !has_run,
+            };
+        }
+        let retries = self.retries_made(has_run);
+        let last = self.failure_is_final(cfg, is_up, has_run);
+        Verdict::Failed {
+            // Each failed attempt is logged only while the checker is up.
+            report_attempt: log_all && is_up,
+            last,
+            report_final: last && (is_up || !has_run),
+            retries,
+        }
+    }
+}
+
+/// What one attempt means under keepalived's retry rule ([`Retry::judge`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// It succeeded; `report`: keepalived logs the success (the checker was down or had
+    /// not run).
+    Up { report: bool },
+    /// It failed.
+    Failed {
+        /// keepalived logs the attempt's own line (`log_all_failures`, while up).
+        report_attempt: bool,
+        /// The failure is final: the checker goes (or stays) down.
+        last: bool,
+        /// keepalived logs the verdict line.
+        report_final: bool,
+        /// Retries made before this final failure ("after N retries" when not 0).
+        retries: u32,
+    },
+}
+
+impl Verdict {
+    /// The core's [`Step`] for this verdict, with `log`.
+    pub(crate) fn step(self, cfg: &Checker, log: Vec<String>) -> Step {
+        let (result, next_in_us) = match self {
+            Verdict::Up { .. } => (Some(true), cfg.delay_loop_us),
+            Verdict::Failed { last: true, .. } => (Some(false), cfg.delay_loop_us),
+            Verdict::Failed { last: false, .. } => (None, cfg.delay_before_retry_us),
+        };
+        Step {
+            result,
+            next_in_us,
+            log,
+        }
+    }
+}
+
+/// What a datagram probe (PING_CHECK, UDP_CHECK, DNS_CHECK) saw while it waited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dgram<'a> {
+    /// A datagram from the target (the ICMP message itself for PING_CHECK).
+    Reply(&'a [u8]),
+    /// The socket reported an error (an ICMP error such as port unreachable, seen as
+    /// `ECONNREFUSED` and the like): its errno.
+    Error(i32),
+    /// Sending the probe failed: its errno (0 for a short write).
+    SendFailed(i32),
+    /// `connect_timeout` passed with nothing conclusive.
+    TimedOut,
+}
+
+/// What the daemon does after a datagram event: wait on for the rest of the timeout (the
+/// datagram was not for this probe), or close the socket and run the next attempt in
+/// `Next(µs)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DgramNext {
+    Wait,
+    Next(u64),
 }
 
 /// TCP_CHECK: success is a completed `connect()`; the socket is closed at once.

@@ -60,6 +60,27 @@ impl LvsService {
         next
     }
 
+    /// The datagram of the next attempt of PING_CHECK, UDP_CHECK or DNS_CHECK `id`.
+    pub(super) fn dgram_request(&mut self, id: crate::check::CheckerId) -> Option<Vec<u8>> {
+        let random = self.probes.rng.next_u64();
+        self.hc.dgram_request(id, random)
+    }
+
+    /// Something happened to the attempt in flight of PING_CHECK, UDP_CHECK or DNS_CHECK
+    /// `id`: as [`LvsService::tcp_attempt`], or wait on.
+    pub(super) fn dgram_event(
+        &mut self,
+        id: crate::check::CheckerId,
+        ev: crate::check::probe::Dgram<'_>,
+        log_all: bool,
+    ) -> Option<crate::check::probe::DgramNext> {
+        let mut out = std::mem::take(&mut self.out);
+        let next = self.hc.dgram_event(id, ev, log_all, &mut out);
+        self.out = out;
+        self.apply();
+        next
+    }
+
     /// One run of MISC_CHECK `id`'s script ended: as [`LvsService::tcp_attempt`].
     pub(super) fn misc_exit(
         &mut self,

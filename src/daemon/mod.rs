@@ -14,6 +14,7 @@ pub mod lvs;
 pub mod notify;
 pub mod pidfile;
 pub mod probe;
+pub mod probe_dgram;
 pub mod record;
 pub mod trackers;
 pub mod tuning;

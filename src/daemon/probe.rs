@@ -28,14 +28,14 @@ const MAX_RESPONSE: usize = 64 << 20;
 
 /// The probe threads of the checker side.
 pub struct Probes {
-    epoch: u64,
+    pub(super) epoch: u64,
     /// The pending thread of each probing checker (timer, or socket while connecting).
-    threads: BTreeMap<CheckerId, ThreadId>,
+    pub(super) threads: BTreeMap<CheckerId, ThreadId>,
     /// The socket of each attempt in flight.
-    socks: BTreeMap<CheckerId, OwnedFd>,
+    pub(super) socks: BTreeMap<CheckerId, OwnedFd>,
     /// The response of each HTTP_GET fetch in flight.
     responses: BTreeMap<CheckerId, Response>,
-    rng: crate::bfd::Rng,
+    pub(super) rng: crate::bfd::Rng,
 }
 
 impl Probes {
@@ -55,7 +55,7 @@ impl Probes {
     }
 }
 
-fn probes(d: &mut Daemon) -> Option<&mut Probes> {
+pub(super) fn probes(d: &mut Daemon) -> Option<&mut Probes> {
     d.lvs.as_mut().map(|s| &mut s.probes)
 }
 
@@ -111,9 +111,15 @@ fn attempt(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64) {
     let Some(cfg) = svc.healthcheckers().checkers().config(id) else {
         return;
     };
-    if let CheckerKind::Misc(m) = &cfg.kind {
-        let m = m.clone();
-        return run_script(ctx, d, id, epoch, &m);
+    match &cfg.kind {
+        CheckerKind::Misc(m) => {
+            let m = m.clone();
+            return run_script(ctx, d, id, epoch, &m);
+        }
+        CheckerKind::Ping | CheckerKind::Udp(_) | CheckerKind::Dns(_) => {
+            return super::probe_dgram::attempt(ctx, d, id, epoch);
+        }
+        _ => {}
     }
     let Some(conn) = cfg.conn.clone() else {
         return;
@@ -402,7 +408,7 @@ fn finish(ctx: &mut C, d: &mut Daemon, id: CheckerId, outcome: Attempt) {
 }
 
 /// The next attempt of checker `id`, `next` µs from now; then the notifications.
-fn schedule(ctx: &mut C, d: &mut Daemon, id: CheckerId, next: Option<u64>) {
+pub(super) fn schedule(ctx: &mut C, d: &mut Daemon, id: CheckerId, next: Option<u64>) {
     let Some(svc) = d.lvs.as_mut() else {
         return;
     };
