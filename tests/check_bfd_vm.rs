@@ -1,7 +1,7 @@
 //! BFD_CHECK end to end, in a kernel with IPVS (QEMU guest, `tests/vm/ipvs-vm.sh`): the
 //! daemon's real servers follow a BFD session to a second daemon in a network namespace of
-//! the guest. The guest half is `tests/vm/bfd_check.sh`: the table at start (alpha real
-//! servers wait for their first Up), the session Up, the peer frozen (real servers removed,
+//! the guest. The guest half is `tests/vm/bfd_check.sh`: the table at start (the session
+//! starts Down and says so: real servers out, or at weight 0 with inhibit_on_failure), the session Up, the peer frozen (real servers removed,
 //! or at weight 0 with inhibit_on_failure, with keepalived's log line), thawed (back at their
 //! weights), a reload changing a weight (health kept), and SIGTERM removing what was
 //! installed, each read from `ipvsadm -Ln`.

@@ -290,13 +290,23 @@ impl World<'_> {
                 Step::Start(config, seed) => {
                     let t = scheduler::Instant::from_micros(local);
                     node.bfd.svc = Some(BfdService::new(&config, seed, t, env));
+                    // What the daemon tells its checkers of a session it starts: Down.
+                    for b in config.iter().filter(|b| b.to_checker()) {
+                        node.lvs.session_created(&b.name);
+                    }
                     why = Why::Start;
                 }
                 Step::Reload(config) => {
                     let Some(svc) = node.bfd.svc.as_mut() else {
                         return;
                     };
+                    let old: Vec<String> = svc.config().iter().map(|b| b.name.clone()).collect();
                     svc.reconfigure(scheduler::Instant::from_micros(local), &config, env);
+                    for b in config.iter().filter(|b| b.to_checker()) {
+                        if !old.contains(&b.name) {
+                            node.lvs.session_created(&b.name);
+                        }
+                    }
                     why = Why::Reload;
                 }
                 Step::Timer(t) => {

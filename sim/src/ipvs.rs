@@ -32,8 +32,9 @@
 //!     BFD invariants (every session whose ends run and reach each other is then Up),
 //!     every real server's health is what its BFD sessions say: a BFD_CHECK following an
 //!     Up session is up, one following a session that is not Up is down, except where
-//!     keepalived's checkers are never told (a session that has not come Up since the
-//!     checker started leaves it in its start state, up unless `alpha`; a session taken
+//!     keepalived's checkers are never told (a session started by the daemon or a reload
+//!     tells them Down; one that already ran when the checker started and has not come Up
+//!     since leaves it in its start state, up unless `alpha`; a session taken
 //!     down by the neighbour's AdminDown, or with `bfd_instance ... vrrp` only, says
 //!     nothing); with the table equal to the model, each real server is then in its
 //!     service at its weight, absent, or at weight 0 with inhibit_on_failure, as the
@@ -584,8 +585,9 @@ pub(crate) struct NodeLvs {
     /// Orders the starts, reloads and session changes of the node.
     tick: u64,
     /// What the simulator saw of each BFD session of the node, by name: the tick it last
-    /// entered Up, and whether it then left Up silently (the neighbour's AdminDown, or its
-    /// own: the daemon tells its checkers nothing of those).
+    /// entered Up or was started (which tells the checkers Down), and whether it then left
+    /// Up silently (the neighbour's AdminDown, or its own: the daemon tells its checkers
+    /// nothing of those).
     sessions: BTreeMap<String, (u64, bool)>,
 }
 
@@ -602,6 +604,13 @@ impl NodeLvs {
 
     /// Session `name` entered Up (`bfd.rs` reports what it observes).
     pub fn session_up(&mut self, name: &str) {
+        let t = self.next_tick();
+        self.sessions.insert(name.to_string(), (t, false));
+    }
+
+    /// Session `name` was started (by the daemon's start or a reload): the checkers are
+    /// told it is Down, as if it had left Up loudly.
+    pub fn session_created(&mut self, name: &str) {
         let t = self.next_tick();
         self.sessions.insert(name.to_string(), (t, false));
     }
@@ -945,7 +954,7 @@ impl World<'_> {
                         // `bfd_instance ... vrrp`: the checkers are never told.
                         _ if !to_checker => c.start_up,
                         (Some(BfdState::Up), _) => true,
-                        // Not Up since the checker started: it was never told.
+                        // Not started nor Up since the checker started: never told.
                         (_, None) => c.start_up,
                         // Left Up: told Down, unless it left silently.
                         (_, Some((_, silent))) => silent,

@@ -67,7 +67,27 @@ impl BfdService {
             transitions: 0,
         };
         svc.flush(now, env);
+        svc.tell_checkers_new(config, &[]);
         svc
+    }
+
+    /// A session starts Down, and keepalived's BFD process says so to the checkers as soon
+    /// as it runs the session (captured from keepalived 2.2.7: "Received BFD event:
+    /// instance NAME is in state Down" about 70 ms after start, and a non-alpha BFD_CHECK
+    /// real server leaves its virtual server). Without it, a real server whose BFD peer
+    /// never answers would stay in service. VRRP's `track_bfd` already starts Down, so this
+    /// goes to the checkers only.
+    fn tell_checkers_new(&mut self, config: &[BfdInstance], old: &[BfdInstance]) {
+        for b in config {
+            if b.to_checker() && !old.iter().any(|o| o.name == b.name) {
+                self.events.push(BfdEvent {
+                    name: b.name.clone(),
+                    up: false,
+                    to_vrrp: false,
+                    to_checker: true,
+                });
+            }
+        }
     }
 
     /// The engine never sees time go back.
@@ -114,12 +134,14 @@ impl BfdService {
         self.set.poll_timeout()
     }
 
-    /// Reload: sessions kept by name keep their state; new ones start, removed ones stop.
+    /// Reload: sessions kept by name keep their state; new ones start (and tell the
+    /// checkers they are Down), removed ones stop.
     pub fn reconfigure(&mut self, now: Instant, config: &[BfdInstance], env: &mut impl Env) {
         let now = self.monotonic(now);
         self.set.reconfigure(now, config, &mut self.out);
-        self.config = config.to_vec();
+        let old = std::mem::replace(&mut self.config, config.to_vec());
         self.flush(now, env);
+        self.tell_checkers_new(config, &old);
     }
 
     /// Stop: every session AdminDown, one packet each (RFC 5880 §6.8.16).

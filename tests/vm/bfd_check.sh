@@ -129,18 +129,22 @@ cat $T/fifo > $T/fifo.log &
 main_conf 3 > $T/main.conf
 bfd main 198.18.5.1 198.18.5.2 > $T/peer.conf
 
-# 1. Start: real servers whose checkers are not alpha are in at once; alpha ones wait for
-#    their first Up.
+# 1. Start: the session starts Down and the checkers are told so at once (as keepalived's
+#    BFD process does): the real servers are out (or at weight 0 with inhibit_on_failure);
+#    alpha ones wait for their first Up anyway.
 start main ""
-expect "start" 50 192.0.2.10:80 198.18.5.2:80 3
-expect "start" 10 192.0.2.10:80 198.18.5.3:80 2
+expect "start" 50 192.0.2.10:80 198.18.5.2:80 none
+expect "start" 10 192.0.2.10:80 198.18.5.3:80 0
 [ "$(weight 192.0.2.11:80 198.18.5.2:80)" = none ] || fail "alpha real server in before any Up"
 ipvsadm -Ln | grep -q "TCP  192.0.2.10:80 rr" || fail "service 192.0.2.10:80 rr missing"
 ipvsadm -Ln | grep -q "TCP  192.0.2.11:80 wrr" || fail "service 192.0.2.11:80 wrr missing"
+logged "BFD check of \[rs1\] RS(\[198.18.5.2\]:tcp:80) is DOWN" 10 $T/main.log
 
-# 2. The session comes Up: the alpha real server goes in.
+# 2. The session comes Up: every real server goes in.
 start peer "$IP netns exec peer"
 expect "session up" 150 192.0.2.11:80 198.18.5.2:80 5
+expect "session up" 10 192.0.2.10:80 198.18.5.2:80 3
+expect "session up" 10 192.0.2.10:80 198.18.5.3:80 2
 ipvsadm -Ln -t 192.0.2.11:80 | grep "198.18.5.2:80" | grep -q Route || fail "DR real server not Route"
 
 # 3. Peer frozen: the session goes Down; out, or weight 0 with inhibit_on_failure.
