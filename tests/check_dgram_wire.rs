@@ -112,3 +112,71 @@ fn udp_replies_from_random_bytes() {
         }
     }
 }
+
+/// An SMTP_CHECK checker built from configuration text.
+fn smtp_checker() -> keepalived_rs::config::model::lvs::Checker {
+    use keepalived_rs::config::diag::Diagnostics;
+    use keepalived_rs::config::semantic::{self, PermissiveHost, SemanticOptions};
+    use keepalived_rs::config::{parse_str, LoadOptions};
+    let text = "virtual_server 192.0.2.50 80 {\n lb_kind NAT\n protocol TCP\n \
+                real_server 198.18.1.2 25 {\n  SMTP_CHECK {\n   retry 2\n  }\n }\n}\n";
+    let mut diags = Diagnostics::new();
+    let tree = parse_str(text, "t.conf", &LoadOptions::default(), &mut diags);
+    let cfg = semantic::build(
+        &tree,
+        &PermissiveHost,
+        &SemanticOptions::default(),
+        &mut diags,
+    );
+    cfg.lvs.virtual_servers[0].real_servers[0].checkers[0].clone()
+}
+
+#[test]
+fn smtp_conversations_from_random_bytes() {
+    use keepalived_rs::check::smtp::{SmtpCheck, SmtpEvent, SmtpNext};
+    let c = smtp_checker();
+    let mut rng = Rng::new(0x9196_0005);
+    let lines: [&[u8]; 6] = [
+        b"220 hi\r\n",
+        b"250 ok\r\n",
+        b"221 bye\r\n",
+        b"\r\n",
+        b"2",
+        b"\n",
+    ];
+    for _ in 0..5_000 {
+        let mut k = SmtpCheck::new();
+        assert_eq!(
+            k.on_event(&c, "h", SmtpEvent::Connected, true, true, false, "t", "r")
+                .0,
+            SmtpNext::Read
+        );
+        // Random chunks, often of well-formed lines, until the attempt ends.
+        for _ in 0..20 {
+            let chunk = if rng.below(2) == 0 {
+                lines[rng.below(lines.len())].to_vec()
+            } else {
+                let mut b = vec![0u8; rng.below(700)];
+                rng.fill(&mut b);
+                b
+            };
+            let (next, step) = k.on_event(
+                &c,
+                "h",
+                SmtpEvent::Data(&chunk),
+                true,
+                true,
+                false,
+                "t",
+                "r",
+            );
+            match next {
+                SmtpNext::Read | SmtpNext::Send(_) => assert!(step.is_none()),
+                SmtpNext::Next(us) => {
+                    assert_eq!(step.map(|s| s.next_in_us), Some(us));
+                    break;
+                }
+            }
+        }
+    }
+}

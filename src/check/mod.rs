@@ -16,8 +16,9 @@
 //! the daemon runs and hands to [`Checkers::tcp_attempt`], [`Checkers::misc_exit`] and
 //! [`Checkers::http_fetch`]; PING_CHECK ([`ping`]), UDP_CHECK ([`udp`]) and DNS_CHECK
 //! ([`dns`]), whose datagrams the daemon sends ([`Checkers::dgram_request`]) and whose
-//! replies, errors and timeouts it hands to [`Checkers::dgram_event`]. The other kinds
-//! (SSL_GET, SMTP_CHECK, FILE_CHECK) are not implemented yet: they are listed by
+//! replies, errors and timeouts it hands to [`Checkers::dgram_event`]; SMTP_CHECK
+//! ([`smtp`]), whose conversation events the daemon hands to [`Checkers::smtp_event`]. The
+//! other kinds (SSL_GET, FILE_CHECK) are not implemented yet: they are listed by
 //! [`Checkers::unimplemented`] for the daemon to report once, and ignored, so a real server
 //! whose checkers are all of those counts as having none, which keepalived treats as always
 //! alive. A new kind adds a [`Machine`] variant holding its own sans-IO state and feeds its
@@ -28,6 +29,7 @@ pub mod dns;
 pub mod http;
 pub mod ping;
 pub mod probe;
+pub mod smtp;
 pub mod udp;
 pub mod view;
 
@@ -66,6 +68,8 @@ pub enum Machine {
     Udp(udp::UdpCheck),
     /// DNS_CHECK: queries sent by the daemon.
     Dns(dns::DnsCheck),
+    /// SMTP_CHECK: conversations run by the daemon.
+    Smtp(smtp::SmtpCheck),
     /// A kind not implemented yet: ignored, never up or down.
     Ignored,
 }
@@ -158,6 +162,9 @@ impl Checkers {
                         CheckerKind::Dns(_) if ck.conn.is_some() => {
                             Machine::Dns(dns::DnsCheck::new(ck))
                         }
+                        CheckerKind::Smtp(_) if ck.conn.is_some() => {
+                            Machine::Smtp(smtp::SmtpCheck::new())
+                        }
                         CheckerKind::Http(h)
                             if !h.tls
                                 && ck.conn.is_some()
@@ -243,6 +250,7 @@ impl Checkers {
                         | Machine::Ping(_)
                         | Machine::Udp(_)
                         | Machine::Dns(_)
+                        | Machine::Smtp(_)
                 )
             })
             .collect()
@@ -307,6 +315,43 @@ impl Checkers {
             self.set_result(id, up, lvs, out);
         }
         Some(probe::DgramNext::Next(step.next_in_us))
+    }
+
+    /// An event of the conversation in flight of SMTP_CHECK `id` (see
+    /// [`smtp::SmtpCheck::on_event`]); a final result goes to the real server. `None`: not
+    /// an SMTP_CHECK.
+    pub fn smtp_event(
+        &mut self,
+        id: CheckerId,
+        ev: smtp::SmtpEvent<'_>,
+        log_all: bool,
+        lvs: &mut Lvs,
+        out: &mut Output,
+    ) -> Option<smtp::SmtpNext> {
+        let c = self.checkers.get_mut(id.index())?;
+        let log_all = log_all || c.cfg.log_all_failures;
+        let (Machine::Smtp(m), CheckerKind::Smtp(cfg)) = (&mut c.machine, &c.cfg.kind) else {
+            return None;
+        };
+        let (next, step) = m.on_event(
+            &c.cfg,
+            &cfg.helo_name,
+            ev,
+            c.up,
+            c.has_run,
+            log_all,
+            &c.target,
+            &c.rs_name,
+        );
+        if let Some(step) = step {
+            for line in &step.log {
+                log::info!(target: "check", "{line}");
+            }
+            if let Some(up) = step.result {
+                self.set_result(id, up, lvs, out);
+            }
+        }
+        Some(next)
     }
 
     /// One fetch of HTTP_GET `id` ended: as [`Checkers::tcp_attempt`].
@@ -598,6 +643,18 @@ impl Healthcheckers {
             .dgram_event(id, ev, log_all, &mut self.lvs, out)
     }
 
+    /// See [`Checkers::smtp_event`].
+    pub fn smtp_event(
+        &mut self,
+        id: CheckerId,
+        ev: smtp::SmtpEvent<'_>,
+        log_all: bool,
+        out: &mut Output,
+    ) -> Option<smtp::SmtpNext> {
+        self.checkers
+            .smtp_event(id, ev, log_all, &mut self.lvs, out)
+    }
+
     /// See [`Checkers::misc_exit`].
     pub fn misc_exit(
         &mut self,
@@ -662,7 +719,7 @@ mod tests {
     #[test]
     fn ids_start_states_and_ignored() {
         let cfg = lvs_cfg(&vs(
-            " real_server 10.0.0.2 80 {\n  BFD_CHECK {\n   name B1\n   alpha\n  }\n  SMTP_CHECK {\n  }\n }\n\
+            " real_server 10.0.0.2 80 {\n  BFD_CHECK {\n   name B1\n   alpha\n  }\n  SSL_GET {\n   url {\n    path /\n   }\n  }\n }\n\
              real_server 10.0.0.3 80 {\n  BFD_CHECK {\n   name B2\n  }\n }\n",
         ));
         let c = Checkers::new(&cfg);

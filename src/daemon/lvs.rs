@@ -81,6 +81,21 @@ impl LvsService {
         next
     }
 
+    /// An event of the conversation in flight of SMTP_CHECK `id`: the core decides what
+    /// follows; the kernel's table follows a final result.
+    pub(super) fn smtp_event(
+        &mut self,
+        id: crate::check::CheckerId,
+        ev: crate::check::smtp::SmtpEvent<'_>,
+        log_all: bool,
+    ) -> Option<crate::check::smtp::SmtpNext> {
+        let mut out = std::mem::take(&mut self.out);
+        let next = self.hc.smtp_event(id, ev, log_all, &mut out);
+        self.out = out;
+        self.apply();
+        next
+    }
+
     /// One run of MISC_CHECK `id`'s script ended: as [`LvsService::tcp_attempt`].
     pub(super) fn misc_exit(
         &mut self,

@@ -15,6 +15,7 @@ pub mod notify;
 pub mod pidfile;
 pub mod probe;
 pub mod probe_dgram;
+pub mod probe_smtp;
 pub mod record;
 pub mod trackers;
 pub mod tuning;

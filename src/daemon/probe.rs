@@ -119,6 +119,7 @@ fn attempt(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64) {
         CheckerKind::Ping | CheckerKind::Udp(_) | CheckerKind::Dns(_) => {
             return super::probe_dgram::attempt(ctx, d, id, epoch);
         }
+        CheckerKind::Smtp(_) => return super::probe_smtp::attempt(ctx, d, id, epoch),
         _ => {}
     }
     let Some(conn) = cfg.conn.clone() else {
