@@ -310,20 +310,11 @@ fn content_length(head: &[u8]) -> Option<u64> {
     u64::try_from(v).ok()
 }
 
-/// What a step asks of the daemon and the core.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
-    /// Some(true)/Some(false): the checker's result to hand to the core (`set_result(id,
-    /// up)`): Some whenever a success/failure is final for this cycle as keepalived would
-    /// call update_svr_checker_state (and Some(true) at the end of every fully successful
-    /// cycle, which the core ignores when nothing changes); None while retrying or between
-    /// urls.
-    pub result: Option<bool>,
-    /// Microseconds until the next fetch.
-    pub next_in_us: u64,
-    /// keepalived's log lines for this step, in order (level INFO), without any prefix.
-    pub log: Vec<String>,
-}
+/// What a step asks of the daemon and the core: the probing checkers' common step. Its
+/// `result` is `Some(true)` at the end of every fully successful cycle (the core ignores
+/// it when nothing changes) and `Some(false)` where keepalived marks the checker down;
+/// `None` while retrying or between urls.
+pub use super::probe::Step;
 
 /// keepalived's `register_checker_t`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -308,12 +308,7 @@ impl Checkers {
             Ok(s) => s,
             Err(wait) => return Some(wait),
         };
-        for line in &step.log {
-            log::info!(target: "check", "{line}");
-        }
-        if let Some(up) = step.result {
-            self.set_result(id, up, lvs, out);
-        }
+        self.apply_step(id, &step, lvs, out);
         Some(probe::DgramNext::Next(step.next_in_us))
     }
 
@@ -344,12 +339,7 @@ impl Checkers {
             &c.rs_name,
         );
         if let Some(step) = step {
-            for line in &step.log {
-                log::info!(target: "check", "{line}");
-            }
-            if let Some(up) = step.result {
-                self.set_result(id, up, lvs, out);
-            }
+            self.apply_step(id, &step, lvs, out);
         }
         Some(next)
     }
@@ -368,12 +358,7 @@ impl Checkers {
             return None;
         };
         let step = m.on_fetch(&c.cfg, h, fetch, c.up, c.has_run, log_all);
-        for line in &step.log {
-            log::info!(target: "check", "{line}");
-        }
-        if let Some(up) = step.result {
-            self.set_result(id, up, lvs, out);
-        }
+        self.apply_step(id, &step, lvs, out);
         Some(step.next_in_us)
     }
 
@@ -400,13 +385,19 @@ impl Checkers {
             &c.rs_name,
             &c.vs_name,
         );
+        self.apply_step(id, &step, lvs, out);
+        Some(step.next_in_us)
+    }
+
+    /// What every probing checker does with a step of its machine: keepalived's lines to
+    /// the log, and a final result to the real server.
+    fn apply_step(&mut self, id: CheckerId, step: &probe::Step, lvs: &mut Lvs, out: &mut Output) {
         for line in &step.log {
             log::info!(target: "check", "{line}");
         }
         if let Some(up) = step.result {
             self.set_result(id, up, lvs, out);
         }
-        Some(step.next_in_us)
     }
 
     /// The configuration of checker `id`.
@@ -436,12 +427,7 @@ impl Checkers {
             c.has_run,
             log_all || c.cfg.log_all_failures,
         );
-        for line in &step.log {
-            log::info!(target: "check", "{line}");
-        }
-        if let Some(up) = step.result {
-            self.set_result(id, up, lvs, out);
-        }
+        self.apply_step(id, &step, lvs, out);
         Some(step.next_in_us)
     }
 

@@ -46,83 +46,23 @@ impl LvsService {
         &self.hc
     }
 
-    /// One fetch of HTTP_GET `id` ended: as [`LvsService::tcp_attempt`].
-    pub(super) fn http_fetch(
-        &mut self,
-        id: crate::check::CheckerId,
-        fetch: crate::check::http::Fetch,
-        log_all: bool,
-    ) -> Option<u64> {
-        let mut out = std::mem::take(&mut self.out);
-        let next = self.hc.http_fetch(id, fetch, log_all, &mut out);
-        self.out = out;
-        self.apply();
-        next
-    }
-
     /// The datagram of the next attempt of PING_CHECK, UDP_CHECK or DNS_CHECK `id`.
     pub(super) fn dgram_request(&mut self, id: crate::check::CheckerId) -> Option<Vec<u8>> {
         let random = self.probes.rng.next_u64();
         self.hc.dgram_request(id, random)
     }
 
-    /// Something happened to the attempt in flight of PING_CHECK, UDP_CHECK or DNS_CHECK
-    /// `id`: as [`LvsService::tcp_attempt`], or wait on.
-    pub(super) fn dgram_event(
+    /// Runs `f` on the checkers with the engine's output (a probe's outcome, a BFD
+    /// change), then hands the operations to the kernel.
+    pub(super) fn with_checkers<T>(
         &mut self,
-        id: crate::check::CheckerId,
-        ev: crate::check::probe::Dgram<'_>,
-        log_all: bool,
-    ) -> Option<crate::check::probe::DgramNext> {
+        f: impl FnOnce(&mut Healthcheckers, &mut Output) -> T,
+    ) -> T {
         let mut out = std::mem::take(&mut self.out);
-        let next = self.hc.dgram_event(id, ev, log_all, &mut out);
+        let r = f(&mut self.hc, &mut out);
         self.out = out;
         self.apply();
-        next
-    }
-
-    /// An event of the conversation in flight of SMTP_CHECK `id`: the core decides what
-    /// follows; the kernel's table follows a final result.
-    pub(super) fn smtp_event(
-        &mut self,
-        id: crate::check::CheckerId,
-        ev: crate::check::smtp::SmtpEvent<'_>,
-        log_all: bool,
-    ) -> Option<crate::check::smtp::SmtpNext> {
-        let mut out = std::mem::take(&mut self.out);
-        let next = self.hc.smtp_event(id, ev, log_all, &mut out);
-        self.out = out;
-        self.apply();
-        next
-    }
-
-    /// One run of MISC_CHECK `id`'s script ended: as [`LvsService::tcp_attempt`].
-    pub(super) fn misc_exit(
-        &mut self,
-        id: crate::check::CheckerId,
-        exit: crate::check::probe::MiscExit,
-        log_all: bool,
-    ) -> Option<u64> {
-        let mut out = std::mem::take(&mut self.out);
-        let next = self.hc.misc_exit(id, exit, log_all, &mut out);
-        self.out = out;
-        self.apply();
-        next
-    }
-
-    /// One connect attempt of TCP_CHECK `id` ended: the core decides, the kernel's table
-    /// follows. Returns the microseconds until the next attempt.
-    pub(super) fn tcp_attempt(
-        &mut self,
-        id: crate::check::CheckerId,
-        attempt: crate::check::probe::Attempt,
-        log_all: bool,
-    ) -> Option<u64> {
-        let mut out = std::mem::take(&mut self.out);
-        let next = self.hc.tcp_attempt(id, attempt, log_all, &mut out);
-        self.out = out;
-        self.apply();
-        next
+        r
     }
 
     /// Hands the engine's operations to the kernel and its events to the log (the engine
@@ -413,10 +353,7 @@ fn start_fifo_readers(ctx: &mut C, d: &mut Daemon) {
 /// A BFD session reported to the checkers changed state.
 pub(super) fn on_bfd(ctx: &mut C, d: &mut Daemon, name: &str, up: bool) {
     if let Some(svc) = d.lvs.as_mut() {
-        let mut out = std::mem::take(&mut svc.out);
-        svc.hc.on_bfd_state(name, up, &mut out);
-        svc.out = out;
-        svc.apply();
+        svc.with_checkers(|hc, out| hc.on_bfd_state(name, up, out));
     }
     notify(ctx, d);
 }

@@ -59,6 +59,18 @@ pub(super) fn probes(d: &mut Daemon) -> Option<&mut Probes> {
     d.lvs.as_mut().map(|s| &mut s.probes)
 }
 
+/// The start of every probe callback: `None` when the thread belongs to a configuration
+/// that was reloaded or stopped since; else the checker's thread is done, and the probes
+/// are handed over (with the attempt's socket, if any, still in `socks`).
+pub(super) fn current(d: &mut Daemon, id: CheckerId, epoch: u64) -> Option<&mut Probes> {
+    let p = probes(d)?;
+    if p.epoch != epoch {
+        return None;
+    }
+    p.threads.remove(&id);
+    Some(p)
+}
+
 /// Schedules every probing checker's first attempt (1 s + random part of its warmup).
 pub(super) fn start(ctx: &mut C, d: &mut Daemon) {
     let Some(svc) = d.lvs.as_mut() else {
@@ -160,13 +172,9 @@ fn attempt(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64) {
 
 /// The socket of an attempt became writable (the connect ended) or timed out.
 fn connected(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, fired: Fired) {
-    let Some(p) = probes(d) else {
-        return;
-    };
-    if p.epoch != epoch {
+    if current(d, id, epoch).is_none() {
         return;
     }
-    p.threads.remove(&id);
     let http = d
         .lvs
         .as_ref()
@@ -263,13 +271,9 @@ fn http_read(
     timeout_us: u64,
     fired: Fired,
 ) {
-    let Some(p) = probes(d) else {
+    let Some(p) = current(d, id, epoch) else {
         return;
     };
-    if p.epoch != epoch {
-        return;
-    }
-    p.threads.remove(&id);
     let done = if fired == Fired::Io(Ready::TimedOut) {
         let got = p.responses.get(&id).map_or(0, Response::received);
         Some(if got > 0 {
@@ -341,7 +345,7 @@ fn finish_http(ctx: &mut C, d: &mut Daemon, id: CheckerId, fetch: Fetch) {
     let next = d
         .lvs
         .as_mut()
-        .and_then(|s| s.http_fetch(id, fetch, log_all));
+        .and_then(|s| s.with_checkers(|hc, out| hc.http_fetch(id, fetch, log_all, out)));
     schedule(ctx, d, id, next);
 }
 
@@ -373,13 +377,9 @@ fn run_script(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, m: &MiscCh
 
 /// A MISC_CHECK script ended (or timed out: the loop terminates it).
 fn script_ended(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, fired: Fired) {
-    let Some(p) = probes(d) else {
-        return;
-    };
-    if p.epoch != epoch {
+    if current(d, id, epoch).is_none() {
         return;
     }
-    p.threads.remove(&id);
     let exit = match fired {
         Fired::Child { status, .. } => match status {
             ChildStatus::Exited(c) => MiscExit::Exited(c),
@@ -394,7 +394,10 @@ fn script_ended(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, fired: F
 
 fn finish_misc(ctx: &mut C, d: &mut Daemon, id: CheckerId, exit: MiscExit) {
     let log_all = d.current.config.global.checker_log_all_failures;
-    let next = d.lvs.as_mut().and_then(|s| s.misc_exit(id, exit, log_all));
+    let next = d
+        .lvs
+        .as_mut()
+        .and_then(|s| s.with_checkers(|hc, out| hc.misc_exit(id, exit, log_all, out)));
     schedule(ctx, d, id, next);
 }
 
@@ -404,7 +407,7 @@ fn finish(ctx: &mut C, d: &mut Daemon, id: CheckerId, outcome: Attempt) {
     let next = d
         .lvs
         .as_mut()
-        .and_then(|s| s.tcp_attempt(id, outcome, log_all));
+        .and_then(|s| s.with_checkers(|hc, out| hc.tcp_attempt(id, outcome, log_all, out)));
     schedule(ctx, d, id, next);
 }
 

@@ -7,7 +7,7 @@
 //! deadline.
 
 use super::lifecycle::Daemon;
-use super::probe::{probes, schedule};
+use super::probe::{current, probes, schedule};
 use crate::check::probe::{Dgram, DgramNext};
 use crate::check::CheckerId;
 use crate::config::model::lvs::CheckerKind;
@@ -85,13 +85,9 @@ fn readable(
     deadline: Instant,
     fired: Fired,
 ) {
-    let Some(p) = probes(d) else {
+    let Some(p) = current(d, id, epoch) else {
         return;
     };
-    if p.epoch != epoch {
-        return;
-    }
-    p.threads.remove(&id);
     let Some(fd) = p.socks.remove(&id) else {
         return;
     };
@@ -109,7 +105,7 @@ fn readable(
         let Some(svc) = d.lvs.as_mut() else {
             return;
         };
-        match svc.dgram_event(id, ev, log_all) {
+        match svc.with_checkers(|hc, out| hc.dgram_event(id, ev, log_all, out)) {
             Some(DgramNext::Wait) => continue,
             Some(DgramNext::Next(us)) => return schedule(ctx, d, id, Some(us)),
             None => return schedule(ctx, d, id, None),
@@ -124,7 +120,10 @@ fn readable(
 /// Hands an event that ends the attempt to the core and schedules the next attempt.
 fn finish(ctx: &mut C, d: &mut Daemon, id: CheckerId, ev: Dgram<'_>) {
     let log_all = d.current.config.global.checker_log_all_failures;
-    let next = d.lvs.as_mut().and_then(|s| s.dgram_event(id, ev, log_all));
+    let next = d
+        .lvs
+        .as_mut()
+        .and_then(|s| s.with_checkers(|hc, out| hc.dgram_event(id, ev, log_all, out)));
     let next = match next {
         Some(DgramNext::Next(us)) => Some(us),
         // Only a datagram can be "not ours"; anything else ends the attempt.

@@ -4,7 +4,7 @@
 //! what to send and when the attempt is over.
 
 use super::lifecycle::Daemon;
-use super::probe::{probes, schedule};
+use super::probe::{current, probes, schedule};
 use crate::check::smtp::{Failure, SmtpEvent, SmtpNext};
 use crate::check::CheckerId;
 use crate::os::check_socket::{connect_error, read_some, send_all, tcp_connect, Connect};
@@ -76,13 +76,9 @@ pub(super) fn attempt(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64) {
 
 /// The connect ended (or timed out).
 fn connected(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, fired: Fired) {
-    let Some(p) = probes(d) else {
+    let Some(p) = current(d, id, epoch) else {
         return;
     };
-    if p.epoch != epoch {
-        return;
-    }
-    p.threads.remove(&id);
     let Some(fd) = p.socks.remove(&id) else {
         return;
     };
@@ -98,7 +94,10 @@ fn connected(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, fired: Fire
 /// Hands an event to the conversation and does what it says.
 fn event(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, fd: OwnedFd, ev: SmtpEvent<'_>) {
     let log_all = d.current.config.global.checker_log_all_failures;
-    let next = d.lvs.as_mut().and_then(|s| s.smtp_event(id, ev, log_all));
+    let next = d
+        .lvs
+        .as_mut()
+        .and_then(|s| s.with_checkers(|hc, out| hc.smtp_event(id, ev, log_all, out)));
     match next {
         Some(SmtpNext::Read) => wait(ctx, d, id, epoch, fd),
         Some(SmtpNext::Send(cmd)) => {
@@ -147,13 +146,9 @@ fn wait(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, fd: OwnedFd) {
 
 /// The server sent something (or closed, or the timeout passed).
 fn readable(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, fired: Fired) {
-    let Some(p) = probes(d) else {
+    let Some(p) = current(d, id, epoch) else {
         return;
     };
-    if p.epoch != epoch {
-        return;
-    }
-    p.threads.remove(&id);
     let Some(fd) = p.socks.remove(&id) else {
         return;
     };
@@ -173,10 +168,11 @@ fn readable(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, fired: Fired
             Ok(Some(0)) => return event(ctx, d, id, epoch, fd, SmtpEvent::Eof),
             Ok(Some(n)) => {
                 let log_all = d.current.config.global.checker_log_all_failures;
-                let next = d
-                    .lvs
-                    .as_mut()
-                    .and_then(|s| s.smtp_event(id, SmtpEvent::Data(&buf[..n]), log_all));
+                let next = d.lvs.as_mut().and_then(|s| {
+                    s.with_checkers(|hc, out| {
+                        hc.smtp_event(id, SmtpEvent::Data(&buf[..n]), log_all, out)
+                    })
+                });
                 match next {
                     Some(SmtpNext::Read) => continue,
                     Some(SmtpNext::Send(cmd)) => {
@@ -209,10 +205,9 @@ fn readable(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, fired: Fired
 /// An attempt that ended before it had a connection.
 fn end(ctx: &mut C, d: &mut Daemon, id: CheckerId, why: Failure) {
     let log_all = d.current.config.global.checker_log_all_failures;
-    let next = d
-        .lvs
-        .as_mut()
-        .and_then(|s| s.smtp_event(id, SmtpEvent::Failed(why), log_all));
+    let next = d.lvs.as_mut().and_then(|s| {
+        s.with_checkers(|hc, out| hc.smtp_event(id, SmtpEvent::Failed(why), log_all, out))
+    });
     let next = match next {
         Some(SmtpNext::Next(us)) => Some(us),
         _ => None,
