@@ -1,8 +1,10 @@
 //! The probing checkers end to end, in a kernel with IPVS (QEMU guest, `tests/vm/ipvs-vm.sh`):
-//! real servers served by busybox httpd in a network namespace of the guest follow their
-//! TCP_CHECK probes. The guest half is `tests/vm/probe_check.sh`: both in at start, out (or
-//! at weight 0 with inhibit_on_failure) with keepalived's lines when their servers stop,
-//! back when they return, and the table emptied at SIGTERM, each read from `ipvsadm -Ln`.
+//! real servers in a network namespace of the guest follow their TCP_CHECK, HTTP_GET,
+//! SMTP_CHECK and PING_CHECK probes. The guest half is `tests/vm/probe_check.sh`: busybox
+//! httpd and an `nc -e` SMTP server stop and return, pages change (digest error, 404), the
+//! namespace ignores echo requests for a while; the real servers leave (or go to weight 0
+//! with inhibit_on_failure) with keepalived's lines and come back, and SIGTERM empties the
+//! table, each read from `ipvsadm -Ln`.
 
 mod common;
 

@@ -89,6 +89,24 @@ virtual_server 192.0.2.20 80 {
         }
     }
 }
+virtual_server 192.0.2.22 25 {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server 198.18.6.2 25 {
+        weight 5
+        SMTP_CHECK {
+            connect_timeout 1
+        }
+    }
+    real_server 198.18.6.2 7 {
+        weight 6
+        PING_CHECK {
+            connect_timeout 1
+        }
+    }
+}
 virtual_server 192.0.2.21 80 {
     delay_loop 1
     lb_algo rr
@@ -117,6 +135,11 @@ serve 8080
 serve 8081
 echo ok > /www/status.html
 serve 8082
+# An SMTP server: greeting, HELO, QUIT.
+printf '#!/bin/sh\nprintf "220 test ESMTP\\r\\n"\nread l\nprintf "250 ok\\r\\n"\nread l\nprintf "221 bye\\r\\n"\n' > /usr/local/bin/smtpd.sh
+chmod 755 /usr/local/bin/smtpd.sh
+$IP netns exec rs busybox nc -ll -p 25 -e /usr/local/bin/smtpd.sh &
+echo $! > $T/smtpd.pid
 $K -n -l -f $T/main.conf -p $T/main.pid -r $T/main.vpid -c $T/main.cpid -b $T/main.bpid \
   > $T/main.log 2>&1 &
 i=0
@@ -159,7 +182,17 @@ logged "MD5 digest success to \[198.18.6.2\]:tcp:8082 url(/index.html)" 10 $T/ma
 rm /www/status.html
 expect "http 404" 100 192.0.2.21:80 198.18.6.2:8082 none
 
-# 5. SIGTERM: the table is emptied.
+# 5. SMTP_CHECK and PING_CHECK: in while the server answers, out when it stops.
+expect "smtp start" 80 192.0.2.22:25 198.18.6.2:25 5
+expect "ping start" 80 192.0.2.22:25 198.18.6.2:7 6
+kill "$(cat $T/smtpd.pid)"
+expect "smtp stopped" 80 192.0.2.22:25 198.18.6.2:25 none
+$IP netns exec rs busybox sh -c 'echo 1 > /proc/sys/net/ipv4/icmp_echo_ignore_all'
+expect "ping ignored" 80 192.0.2.22:25 198.18.6.2:7 none
+$IP netns exec rs busybox sh -c 'echo 0 > /proc/sys/net/ipv4/icmp_echo_ignore_all'
+expect "ping back" 80 192.0.2.22:25 198.18.6.2:7 6
+
+# 6. SIGTERM: the table is emptied.
 kill -TERM "$(cat $T/main.pid)"
 i=0
 while ipvsadm -Ln | grep -q "TCP  192.0.2.2" && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
