@@ -126,3 +126,104 @@ fn misc_check_follows_its_script() {
     );
     assert!(ours.running());
 }
+
+/// `misc_dynamic`: exit status 0 gives the configured weight, 1 takes the real server
+/// down, 2..=255 keep it up at the status minus 2; each change is logged as keepalived
+/// 2.2.7 logs it in the QEMU guest ("Changing weight ..." before "succeeded." at start, no
+/// "succeeded." for a change while up, "inactive" for an alpha real server not yet in).
+#[test]
+fn misc_dynamic_sets_the_weight() {
+    if !e2e_ready("misc_dynamic_sets_the_weight", false) {
+        return;
+    }
+    let lan = Lan::new("mcd", 1);
+    let dir = TestDir::new("mcd");
+    let ctl = dir.join("ctl");
+    std::fs::write(&ctl, "7\n").unwrap();
+    let ctl_alpha = dir.join("ctl-alpha");
+    std::fs::write(&ctl_alpha, "4\n").unwrap();
+    let check = dir.write("check.sh", "#!/bin/sh\nexit $(cat \"$1\")\n", true);
+    let conf = format!(
+        "global_defs {{\n    script_user root\n}}\n\
+         virtual_server 192.0.2.182 80 {{\n    delay_loop 1\n    lb_kind NAT\n    protocol TCP\n    \
+         real_server 192.0.2.4 80 {{\n        weight 3\n        MISC_CHECK {{\n            \
+         misc_path \"{check} {ctl}\"\n            misc_dynamic\n        }}\n    }}\n    \
+         real_server 192.0.2.5 80 {{\n        alpha\n        MISC_CHECK {{\n            \
+         misc_path \"{check} {ctl_alpha}\"\n            misc_dynamic\n        }}\n    }}\n}}\n",
+        check = check.display(),
+        ctl = ctl.display(),
+        ctl_alpha = ctl_alpha.display(),
+    );
+    let vs = "VS [192.0.2.182]:tcp:80";
+    let rs = "[192.0.2.4]:tcp:80";
+    let misc = format!("Misc check for [{rs} {vs}] by [{}]", check.display());
+    let change = |from: u32, to: u32| {
+        format!("Changing weight from {from} to {to} for active service {rs} of {vs}")
+    };
+    let ours = Daemon::ours(lan.host(1), &dir, "ours", &conf);
+    // The lines about one real server, without the log's prefix.
+    let lines = |rs: &str| -> Vec<String> {
+        ours.lines_with(&format!("{rs} "))
+            .iter()
+            .filter_map(|l| {
+                let at = ["Changing", "Misc", "Adding", "Removing"]
+                    .iter()
+                    .filter_map(|w| l.find(w))
+                    .min()?;
+                Some(l[at..].to_string())
+            })
+            .collect()
+    };
+    let wait = |what: &str, want: &[String]| {
+        wait_until(what, LIMIT, || lines(rs) == want, || lines(rs).join("\n"));
+    };
+    // At start: the weight line, then "succeeded."; the alpha real server is not in yet.
+    let mut want = vec![change(3, 5), format!("{misc} succeeded.")];
+    wait("exit 7 at start", &want);
+    let alpha = "[192.0.2.5]:tcp:80";
+    wait_until(
+        "the alpha real server up at weight 2",
+        LIMIT,
+        || {
+            lines(alpha)
+                == [
+                    format!("Changing weight from 1 to 2 for inactive service {alpha} of {vs}"),
+                    format!(
+                        "Misc check for [{alpha} {vs}] by [{}] succeeded.",
+                        check.display()
+                    ),
+                    format!("Adding service {alpha} to {vs}"),
+                ]
+        },
+        || lines(alpha).join("\n"),
+    );
+    // 5 - 2 = 3: back to the configured weight, no "succeeded." while up.
+    std::fs::write(&ctl, "5\n").unwrap();
+    want.push(change(5, 3));
+    wait("exit 5", &want);
+    // Down, then up again at the configured weight (no weight line: it is 3 already).
+    std::fs::write(&ctl, "1\n").unwrap();
+    want.push(format!(
+        "{misc} failed with retry disabled (exited with status 1)."
+    ));
+    want.push(format!("Removing service {rs} from {vs}"));
+    wait("exit 1", &want);
+    std::fs::write(&ctl, "0\n").unwrap();
+    want.push(format!("{misc} succeeded."));
+    want.push(format!("Adding service {rs} to {vs}"));
+    wait("exit 0 after the down", &want);
+    // 10: weight 8; 0: the configured weight again; 2: weight 0, still in.
+    std::fs::write(&ctl, "10\n").unwrap();
+    want.push(change(3, 8));
+    wait("exit 10", &want);
+    std::fs::write(&ctl, "0\n").unwrap();
+    want.push(change(8, 3));
+    wait("exit 0 while up", &want);
+    std::fs::write(&ctl, "2\n").unwrap();
+    want.push(change(3, 0));
+    wait("exit 2", &want);
+    // Nothing more while the status stays.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(lines(rs), want);
+    assert!(ours.running());
+}

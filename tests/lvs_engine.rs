@@ -1,9 +1,10 @@
 //! The IPVS desired-state engine and the checker core (BFD_CHECK) on real keepalived.conf
 //! snippets: start operations for every kind of virtual server and forwarding method,
-//! BFD-driven real server changes (removal, inhibit, alpha), quorum with hysteresis and
-//! the sorry server, reload, shutdown, keepalived's log lines, and a seeded random run
-//! checked against a model of the kernel table.
+//! BFD-driven real server changes (removal, inhibit, alpha), `misc_dynamic` weights,
+//! quorum with hysteresis and the sorry server, reload, shutdown, keepalived's log lines,
+//! and a seeded random run checked against a model of the kernel table.
 
+use keepalived_rs::check::probe::MiscExit;
 use keepalived_rs::check::{CheckerId, Healthcheckers};
 use keepalived_rs::config::diag::{Diagnostics, Severity};
 use keepalived_rs::config::model::lvs::LvsConfig;
@@ -969,6 +970,246 @@ fn checkers_reload_maps_ids() {
     assert_eq!(h.checkers().is_up(CheckerId(0)), Some(false));
 }
 
+// ---------------------------------------------------------------- misc_dynamic
+
+/// A MISC_CHECK with `misc_dynamic`.
+const DYN: &str = "MISC_CHECK {\n   misc_path /bin/true\n   misc_dynamic\n  }";
+
+/// The MISC_CHECK of real server `rs` of virtual server `vs`.
+fn misc_id(h: &Healthcheckers, vs: usize, rs: usize) -> CheckerId {
+    let want = keepalived_rs::lvs::RsRef { vs, rs };
+    let c = h.checkers();
+    c.probes()
+        .into_iter()
+        .find(|&id| c.real_server(id) == Some(want))
+        .expect("a MISC_CHECK")
+}
+
+fn misc(h: &mut Healthcheckers, vs: usize, rs: usize, status: i32) -> Output {
+    let id = misc_id(h, vs, rs);
+    let mut out = Output::new();
+    h.misc_exit(id, MiscExit::Exited(status), false, &mut out)
+        .expect("a MISC_CHECK");
+    out
+}
+
+fn weight_of(h: &Healthcheckers, vs: usize, rs: usize) -> Option<u32> {
+    h.lvs().rs_weight(keepalived_rs::lvs::RsRef { vs, rs })
+}
+
+#[test]
+fn misc_dynamic_sets_the_weight() {
+    // As keepalived 2.2.7 in the QEMU guest (weights 3 and 1, the second alpha).
+    let (mut h, out) = started(&format!(
+        "virtual_server 192.0.2.10 80 {{\n lb_algo wrr\n lb_kind NAT\n protocol TCP\n\
+         real_server 192.0.2.21 80 {{\n  weight 3\n  {DYN}\n }}\n\
+         real_server 192.0.2.22 80 {{\n  alpha\n  {DYN}\n }}\n\
+         real_server 192.0.2.23 80 {{\n }}\n}}\n"
+    ));
+    let k = tcp("192.0.2.10", 80);
+    assert_eq!(out.ops.len(), 3, "{:?}", out.ops);
+    let rs21 = "[192.0.2.21]:tcp:80";
+    let change = |from: u32, to: u32, active: &str| {
+        format!("Changing weight from {from} to {to} for {active}active service {rs21} of VS {VS4}")
+    };
+    // Up at start, exit 7: weight 5.
+    let out = misc(&mut h, 0, 0, 7);
+    assert_eq!(out.log_lines(), vec![change(3, 5, "")]);
+    assert_eq!(
+        out.ops,
+        vec![IpvsOp::EditDest(k, dest("192.0.2.21", 80, 0, 5))]
+    );
+    // 5 - 2 = 3 (the configured weight), then the same again: nothing.
+    let out = misc(&mut h, 0, 0, 5);
+    assert_eq!(out.log_lines(), vec![change(5, 3, "")]);
+    assert_eq!(
+        out.ops,
+        vec![IpvsOp::EditDest(k, dest("192.0.2.21", 80, 0, 3))]
+    );
+    assert!(misc(&mut h, 0, 0, 5).is_empty());
+    // Down: the weight stays; a dynamic status while down changes the weight of an
+    // inactive service first, then brings the real server up at it.
+    let out = misc(&mut h, 0, 0, 1);
+    assert_eq!(out.ops, vec![IpvsOp::DelDest(k, dkey("192.0.2.21", 80))]);
+    let out = misc(&mut h, 0, 0, 10);
+    assert_eq!(
+        out.log_lines(),
+        vec![
+            change(3, 8, "in"),
+            format!("Adding service {rs21} to VS {VS4}")
+        ]
+    );
+    assert_eq!(
+        out.ops,
+        vec![IpvsOp::AddDest(k, dest("192.0.2.21", 80, 0, 8))]
+    );
+    // 0 while up: the configured weight again; 2: weight 0, still in the table.
+    let out = misc(&mut h, 0, 0, 0);
+    assert_eq!(out.log_lines(), vec![change(8, 3, "")]);
+    let out = misc(&mut h, 0, 0, 2);
+    assert_eq!(out.log_lines(), vec![change(3, 0, "")]);
+    assert_eq!(
+        out.ops,
+        vec![IpvsOp::EditDest(k, dest("192.0.2.21", 80, 0, 0))]
+    );
+    assert_eq!(weight_of(&h, 0, 0), Some(0));
+    // Down from weight 0, then exit 0: up at the configured weight.
+    misc(&mut h, 0, 0, 1);
+    let out = misc(&mut h, 0, 0, 0);
+    assert_eq!(
+        out.log_lines(),
+        vec![
+            change(0, 3, "in"),
+            format!("Adding service {rs21} to VS {VS4}")
+        ]
+    );
+    assert_eq!(
+        out.ops,
+        vec![IpvsOp::AddDest(k, dest("192.0.2.21", 80, 0, 3))]
+    );
+    // The alpha real server, not in yet: "inactive", then added at its new weight.
+    let out = misc(&mut h, 0, 1, 4);
+    assert_eq!(
+        out.log_lines(),
+        vec![
+            format!(
+                "Changing weight from 1 to 2 for inactive service [192.0.2.22]:tcp:80 of VS {VS4}"
+            ),
+            format!("Adding service [192.0.2.22]:tcp:80 to VS {VS4}"),
+        ]
+    );
+    assert_eq!(
+        out.ops,
+        vec![IpvsOp::AddDest(k, dest("192.0.2.22", 80, 0, 2))]
+    );
+    // Without misc_dynamic a status of 2..=255 is a failure and the weight stays.
+    let (mut h, _) = started(&format!(
+        "virtual_server 192.0.2.10 80 {{\n lb_algo wrr\n lb_kind NAT\n protocol TCP\n\
+         real_server 192.0.2.21 80 {{\n  weight 3\n  {}\n }}\n}}\n",
+        DYN.replace("   misc_dynamic\n", "")
+    ));
+    let out = misc(&mut h, 0, 0, 7);
+    assert_eq!(
+        out.log_lines()[0],
+        format!("Removing service {rs21} from VS {VS4}")
+    );
+    assert_eq!(weight_of(&h, 0, 0), Some(3));
+}
+
+#[test]
+fn misc_dynamic_with_inhibit_on_failure() {
+    let (mut h, _) = started(&format!(
+        "virtual_server 192.0.2.10 80 {{\n lb_algo wrr\n lb_kind NAT\n protocol TCP\n\
+         real_server 192.0.2.21 80 {{\n  weight 2\n  inhibit_on_failure\n  {DYN}\n }}\n\
+         real_server 192.0.2.23 80 {{\n }}\n}}\n"
+    ));
+    let k = tcp("192.0.2.10", 80);
+    let rs21 = "[192.0.2.21]:tcp:80";
+    let out = misc(&mut h, 0, 0, 1);
+    assert_eq!(
+        out.ops,
+        vec![IpvsOp::EditDest(k, dest("192.0.2.21", 80, 0, 0))]
+    );
+    // Held at weight 0 while down: the new weight waits for the real server.
+    let out = misc(&mut h, 0, 0, 6);
+    assert_eq!(
+        out.log_lines(),
+        vec![
+            format!("Changing weight from 2 to 4 for inactive service {rs21} of VS {VS4}"),
+            format!("Enabling service {rs21} of VS {VS4}"),
+        ]
+    );
+    assert_eq!(
+        out.ops,
+        vec![IpvsOp::EditDest(k, dest("192.0.2.21", 80, 0, 4))]
+    );
+    let out = misc(&mut h, 0, 0, 1);
+    assert_eq!(
+        out.ops,
+        vec![IpvsOp::EditDest(k, dest("192.0.2.21", 80, 0, 0))]
+    );
+    assert_eq!(weight_of(&h, 0, 0), Some(4));
+}
+
+#[test]
+fn misc_dynamic_weight_counts_in_the_quorum() {
+    let (mut h, out) = started(&format!(
+        "virtual_server 192.0.2.10 80 {{\n lb_algo wrr\n lb_kind NAT\n protocol TCP\n\
+         quorum 4\n sorry_server 192.0.2.99 80\n\
+         real_server 192.0.2.21 80 {{\n  weight 2\n  {DYN}\n }}\n\
+         real_server 192.0.2.22 80 {{\n  weight 2\n }}\n}}\n"
+    ));
+    let k = tcp("192.0.2.10", 80);
+    let rs21 = "[192.0.2.21]:tcp:80";
+    assert_eq!(
+        out.log_lines(),
+        vec![format!("Gained quorum 4+0=4 <= 4 for VS {VS4}")]
+    );
+    // Weight 1: 3 < 4, the quorum is lost and the sorry server comes in.
+    let out = misc(&mut h, 0, 0, 3);
+    assert_eq!(
+        out.log_lines(),
+        vec![
+            format!("Changing weight from 2 to 1 for active service {rs21} of VS {VS4}"),
+            format!("Lost quorum 4-0=4 > 3 for VS {VS4}"),
+            format!("Adding sorry server [192.0.2.99]:tcp:80 to VS {VS4}"),
+            format!("Removing alive servers from the pool for VS {VS4}"),
+        ]
+    );
+    assert_eq!(
+        out.ops,
+        vec![
+            IpvsOp::DelDest(k, dkey("192.0.2.21", 80)),
+            IpvsOp::DelDest(k, dkey("192.0.2.22", 80)),
+            IpvsOp::AddDest(k, dest("192.0.2.99", 80, 0, 1)),
+        ]
+    );
+    // Weight 0 with the sorry server in: no table change.
+    let out = misc(&mut h, 0, 0, 2);
+    assert!(out.ops.is_empty(), "{:?}", out.ops);
+    assert_eq!(out.log_lines().len(), 1);
+    // Weight 6: 8 >= 4, gained; the real servers come back, the first at weight 6.
+    let out = misc(&mut h, 0, 0, 8);
+    assert_eq!(
+        out.log_lines(),
+        vec![
+            format!("Changing weight from 0 to 6 for active service {rs21} of VS {VS4}"),
+            format!("Gained quorum 4+0=4 <= 8 for VS {VS4}"),
+            format!("Removing sorry server [192.0.2.99]:tcp:80 from VS {VS4}"),
+            format!("Adding alive servers to the pool for VS {VS4}"),
+        ]
+    );
+    assert_eq!(
+        out.ops,
+        vec![
+            IpvsOp::DelDest(k, dkey("192.0.2.99", 80)),
+            IpvsOp::AddDest(k, dest("192.0.2.21", 80, 0, 6)),
+            IpvsOp::AddDest(k, dest("192.0.2.22", 80, 0, 2)),
+        ]
+    );
+    // A reload starts over at the configured weight (6 -> 2), quorum kept (4 <= 4).
+    let out = reload(
+        &mut h,
+        &format!(
+            "virtual_server 192.0.2.10 80 {{\n lb_algo wrr\n lb_kind NAT\n protocol TCP\n\
+             quorum 4\n sorry_server 192.0.2.99 80\n\
+             real_server 192.0.2.21 80 {{\n  weight 2\n  {DYN}\n }}\n\
+             real_server 192.0.2.22 80 {{\n  weight 2\n }}\n}}\n"
+        ),
+    );
+    assert_eq!(
+        out.log_lines(),
+        vec![format!(
+            "Changing weight from 6 to 2 for active service {rs21} of VS {VS4}"
+        )]
+    );
+    assert_eq!(
+        out.ops,
+        vec![IpvsOp::EditDest(k, dest("192.0.2.21", 80, 0, 2))]
+    );
+    assert_eq!(h.lvs().quorum_up(0), Some(true));
+}
+
 // ---------------------------------------------------------------- random
 
 /// SplitMix64: a seeded stream, no OS randomness.
@@ -1029,6 +1270,10 @@ impl Model {
     }
 }
 
+/// The `misc_dynamic` checker of the random run: its exit status sets its real server's
+/// weight; no retry, so that exit 1 takes the checker down at once.
+const DYN_RANDOM: &str = "MISC_CHECK {\n   misc_path /bin/true\n   misc_dynamic\n   retry 0\n  }";
+
 /// Configuration variants the random run reloads between: real servers come and go,
 /// weights, schedulers and sorry servers change, but a kept real server keeps its
 /// checkers.
@@ -1054,8 +1299,8 @@ fn random_config(variant: u64) -> String {
     format!(
         "{BFDS}virtual_server 192.0.2.10 80 {{\n lb_algo {sched}\n lb_kind NAT\n protocol TCP\n\
          quorum 4\n hysteresis 1\n{sorry}\
-         real_server 192.0.2.21 80 {{\n  weight {w}\n  BFD_CHECK {{\n   name B1\n  }}\n }}\n\
-         real_server 192.0.2.22 80 {{\n  weight 2\n  inhibit_on_failure\n  BFD_CHECK {{\n   name B2\n  }}\n }}\n\
+         real_server 192.0.2.21 80 {{\n  weight {w}\n  BFD_CHECK {{\n   name B1\n  }}\n  {DYN_RANDOM}\n }}\n\
+         real_server 192.0.2.22 80 {{\n  weight 2\n  inhibit_on_failure\n  BFD_CHECK {{\n   name B2\n  }}\n  {DYN_RANDOM}\n }}\n\
          real_server 192.0.2.23 80 {{\n  weight 2\n  BFD_CHECK {{\n   name B1\n  }}\n  BFD_CHECK {{\n   name B3\n   alpha\n  }}\n }}\n\
          real_server 192.0.2.24 80 {{\n }}\n{extra}}}\n\
          virtual_server fwmark 3 {{\n lb_algo rr\n lb_kind DR\n quorum 2\n\
@@ -1076,6 +1321,9 @@ fn random_config(variant: u64) -> String {
 struct Health {
     checkers: BTreeMap<(String, String, usize), bool>,
     quorum: BTreeMap<String, bool>,
+    /// Weights a `misc_dynamic` checker set, by (VS, RS address and port); a reload drops
+    /// them (the real servers start over at their configured weights).
+    weights: BTreeMap<(String, String), u32>,
 }
 
 fn ck_key(cfg: &LvsConfig, v: usize, r: usize, c: usize) -> (String, String, usize) {
@@ -1089,6 +1337,7 @@ impl Health {
         let mut h = Health {
             checkers: BTreeMap::new(),
             quorum: BTreeMap::new(),
+            weights: BTreeMap::new(),
         };
         h.reload(cfg);
         h
@@ -1113,6 +1362,7 @@ impl Health {
         }
         self.checkers = checkers;
         self.quorum = quorum;
+        self.weights.clear();
         for v in 0..cfg.virtual_servers.len() {
             self.update_quorum(cfg, v);
         }
@@ -1123,11 +1373,20 @@ impl Health {
             .all(|c| self.checkers[&ck_key(cfg, v, r, c)])
     }
 
+    /// The weight of a real server: a dynamic one, else the configured one.
+    fn weight(&self, cfg: &LvsConfig, v: usize, r: usize) -> u32 {
+        let (vs, rs, _) = ck_key(cfg, v, r, 0);
+        self.weights
+            .get(&(vs, rs))
+            .copied()
+            .unwrap_or(cfg.virtual_servers[v].real_servers[r].weight)
+    }
+
     fn update_quorum(&mut self, cfg: &LvsConfig, v: usize) {
         let vs = &cfg.virtual_servers[v];
         let sum: i64 = (0..vs.real_servers.len())
             .filter(|&r| self.rs_alive(cfg, v, r))
-            .map(|r| i64::from(vs.real_servers[r].weight))
+            .map(|r| i64::from(self.weight(cfg, v, r)))
             .sum();
         let (q, h) = (i64::from(vs.quorum), i64::from(vs.hysteresis));
         let up = self.quorum.get_mut(&vs.display_name()).unwrap();
@@ -1135,6 +1394,31 @@ impl Health {
             *up = true;
         } else if *up && (sum == 0 || sum < q - h) {
             *up = false;
+        }
+    }
+
+    /// The `misc_dynamic` checker `c` of real server `r` exited with `status` (0..=255):
+    /// the weight first (0: the configured one, 2..: status - 2), then the checker's
+    /// state (1: down, else up), the quorum re-evaluated after each change.
+    fn misc(&mut self, cfg: &LvsConfig, v: usize, r: usize, c: usize, status: u32) {
+        let (vs, rs, _) = ck_key(cfg, v, r, c);
+        let before = self.weight(cfg, v, r);
+        match status {
+            0 => {
+                self.weights.remove(&(vs, rs));
+            }
+            1 => {}
+            s => {
+                self.weights.insert((vs, rs), s - 2);
+            }
+        }
+        if self.weight(cfg, v, r) != before {
+            self.update_quorum(cfg, v);
+        }
+        let before = self.rs_alive(cfg, v, r);
+        self.checkers.insert(ck_key(cfg, v, r, c), status != 1);
+        if self.rs_alive(cfg, v, r) != before {
+            self.update_quorum(cfg, v);
         }
     }
 
@@ -1171,12 +1455,9 @@ fn expected_table(
         let alive: Vec<bool> = (0..vs.real_servers.len())
             .map(|r| health.rs_alive(cfg, v, r))
             .collect();
-        let sum: i64 = vs
-            .real_servers
-            .iter()
-            .zip(&alive)
-            .filter(|(_, a)| **a)
-            .map(|(r, _)| i64::from(r.weight))
+        let sum: i64 = (0..vs.real_servers.len())
+            .filter(|&r| alive[r])
+            .map(|r| i64::from(health.weight(cfg, v, r)))
             .sum();
         let q_up = health.quorum[&vs.display_name()];
         assert_eq!(lvs.quorum_up(v), Some(q_up), "VS {v}");
@@ -1209,7 +1490,7 @@ fn expected_table(
                 let w = if sorry_in || !alive[r] {
                     rs.inhibit_on_failure.then_some(0)
                 } else {
-                    Some(rs.weight)
+                    Some(health.weight(cfg, v, r))
                 };
                 if let Some(w) = w {
                     put(build::rs_dest(&svc, rs, w));
@@ -1270,6 +1551,27 @@ fn random_bfd_sequences_keep_the_table_consistent() {
                 h.reload(&cfg, &mut out);
                 continue;
             }
+            if rng.below(3) == 0 {
+                // A misc_dynamic run: status 0..=6 (down, the configured weight, or 0..=4).
+                use keepalived_rs::config::model::lvs::CheckerKind;
+                let mut miscs = Vec::new();
+                for (v, vs) in cfg.virtual_servers.iter().enumerate() {
+                    for (r, rs) in vs.real_servers.iter().enumerate() {
+                        for (c, ck) in rs.checkers.iter().enumerate() {
+                            if matches!(ck.kind, CheckerKind::Misc(_)) {
+                                miscs.push((v, r, c));
+                            }
+                        }
+                    }
+                }
+                let (v, r, c) = miscs[rng.below(miscs.len() as u64) as usize];
+                let status = rng.below(7) as u32;
+                health.misc(&cfg, v, r, c, status);
+                let id = misc_id(&h, v, r);
+                h.misc_exit(id, MiscExit::Exited(status as i32), false, &mut out)
+                    .expect("a MISC_CHECK");
+                continue;
+            }
             let name = ["B1", "B2", "B3", "B4", "B9"][rng.below(5) as usize];
             let up = rng.below(2) == 0;
             health.bfd(&cfg, name, up);
@@ -1303,6 +1605,7 @@ fn random_bfd_sequences_keep_the_table_consistent() {
         "SorryIn",
         "SorryOut",
         "RsGone",
+        "WeightChanged",
     ] {
         assert!(
             seen.get(what).copied().unwrap_or(0) > 0,
@@ -1331,6 +1634,7 @@ fn event_name(ev: &LvsEvent) -> &'static str {
         LvsEvent::SorryServer { active: true, .. } => "SorryIn",
         LvsEvent::SorryServer { active: false, .. } => "SorryOut",
         LvsEvent::RsGone { .. } => "RsGone",
+        LvsEvent::WeightChanged { .. } => "WeightChanged",
         _ => "other",
     }
 }

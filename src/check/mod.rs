@@ -385,6 +385,12 @@ impl Checkers {
             &c.rs_name,
             &c.vs_name,
         );
+        // misc_dynamic: the weight changes first, so its line comes before "succeeded."
+        // and the real server comes up at its new weight, as in keepalived 2.2.7.
+        let configured = lvs.configured_weight(c.rs).unwrap_or(0);
+        if let Some(w) = probe::MiscCheck::dynamic_weight(cfg, exit, configured) {
+            lvs.set_rs_weight(c.rs, w, out);
+        }
         self.apply_step(id, &step, lvs, out);
         Some(step.next_in_us)
     }
@@ -535,7 +541,7 @@ impl Checkers {
             let found = old_range.clone().position(|o| {
                 let oc = &self.checkers[o as usize];
                 !used[(o - old_range.start) as usize]
-                    && oc.cfg.kind == nc.cfg.kind
+                    && same_kind(&oc.cfg.kind, &nc.cfg.kind)
                     && oc.cfg.conn == nc.cfg.conn
             });
             if let Some(i) = found {
@@ -554,6 +560,20 @@ impl Checkers {
         for c in news.iter_mut().filter(|c| c.active() && !c.migrated) {
             c.up = !(c.cfg.alpha && (failed || !old_alive));
         }
+    }
+}
+
+/// Whether a checker continues another on reload: same kind and settings. A MISC_CHECK's
+/// script is compared without where it was written (a line added above it must not reset
+/// the checker's state).
+fn same_kind(a: &CheckerKind, b: &CheckerKind) -> bool {
+    match (a, b) {
+        (CheckerKind::Misc(x), CheckerKind::Misc(y)) => {
+            let mut y = y.clone();
+            y.script.span = x.script.span;
+            *x == y
+        }
+        _ => a == b,
     }
 }
 

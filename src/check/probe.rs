@@ -272,8 +272,7 @@ pub enum MiscExit {
 }
 
 /// MISC_CHECK: an external program; exit status 0 is success (with `misc_dynamic`, 2..=255
-/// too, keepalived setting the real server's weight to the status minus 2, which is not
-/// implemented here: see the README).
+/// too, and the status sets the real server's weight: see [`MiscCheck::dynamic_weight`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MiscCheck {
     retry: Retry,
@@ -283,6 +282,23 @@ impl MiscCheck {
     pub fn new(cfg: &Checker) -> MiscCheck {
         MiscCheck {
             retry: Retry::new(cfg),
+        }
+    }
+
+    /// The weight a run of a `misc_dynamic` script gives its real server, as keepalived
+    /// 2.2.7 sets it in the QEMU guest: exit status 0 the configured weight
+    /// (`configured`), 2..=255 the status minus 2 (0..=253; 2 keeps the server in the
+    /// table at weight 0); anything else (a failure) leaves the weight as it is (`None`).
+    pub fn dynamic_weight(
+        misc: &crate::config::model::lvs::MiscCheck,
+        exit: MiscExit,
+        configured: u32,
+    ) -> Option<u32> {
+        match exit {
+            _ if !misc.dynamic => None,
+            MiscExit::Exited(0) => Some(configured),
+            MiscExit::Exited(c @ 2..=255) => u32::try_from(c - 2).ok(),
+            _ => None,
         }
     }
 
@@ -603,6 +619,24 @@ mod tests {
                 .result,
             Some(false)
         );
+    }
+
+    #[test]
+    fn misc_dynamic_weight_is_the_status_minus_2() {
+        let (_, m) = misc("   misc_dynamic\n");
+        let w = |e| MiscCheck::dynamic_weight(&m, e, 3);
+        assert_eq!(w(MiscExit::Exited(0)), Some(3));
+        assert_eq!(w(MiscExit::Exited(1)), None);
+        assert_eq!(w(MiscExit::Exited(2)), Some(0));
+        assert_eq!(w(MiscExit::Exited(5)), Some(3));
+        assert_eq!(w(MiscExit::Exited(255)), Some(253));
+        assert_eq!(w(MiscExit::Exited(256)), None);
+        assert_eq!(w(MiscExit::Exited(-1)), None);
+        assert_eq!(w(MiscExit::Signaled(9)), None);
+        assert_eq!(w(MiscExit::TimedOut), None);
+        let (_, m) = misc("");
+        assert_eq!(MiscCheck::dynamic_weight(&m, MiscExit::Exited(7), 3), None);
+        assert_eq!(MiscCheck::dynamic_weight(&m, MiscExit::Exited(0), 3), None);
     }
 
     #[test]

@@ -61,6 +61,10 @@ pub(super) struct RsState {
     pub(super) name: String,
     pub(super) key: RsKey,
     pub(super) alive: bool,
+    /// The weight it has in the table while alive and what it adds to the quorum sum
+    /// (keepalived's effective weight): the configured one, unless a `misc_dynamic`
+    /// checker set another (see [`Lvs::set_rs_weight`]).
+    pub(super) weight: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -98,6 +102,7 @@ impl VsState {
                     name: rs.display_name(vs),
                     key: RsKey::of(rs),
                     alive: alive(i),
+                    weight: rs.weight,
                 })
                 .collect(),
             cfg: vs.clone(),
@@ -112,7 +117,7 @@ impl VsState {
         self.rss
             .iter()
             .filter(|r| r.alive)
-            .map(|r| i64::from(r.cfg.weight))
+            .map(|r| i64::from(r.weight))
             .sum()
     }
 
@@ -121,7 +126,7 @@ impl VsState {
         if self.sorry_active {
             rs.cfg.inhibit_on_failure.then_some(0)
         } else if rs.alive {
-            Some(rs.cfg.weight)
+            Some(rs.weight)
         } else {
             rs.cfg.inhibit_on_failure.then_some(0)
         }
@@ -244,6 +249,41 @@ impl Lvs {
         self.sync_vs(rs.vs, out);
     }
 
+    /// A `misc_dynamic` checker set the weight of `rs` (the configured one for exit status
+    /// 0, else the status minus 2). On a change: "Changing weight from A to B for
+    /// active|inactive service ... of VS ..." (active: the real server is alive), the
+    /// quorum re-evaluated with the new weight, and the destination edited when the real
+    /// server is in the table at its weight (alive, sorry server out). A weight set while
+    /// the real server is down takes effect when it comes up. Before [`Lvs::start`] only
+    /// the state is recorded.
+    pub fn set_rs_weight(&mut self, rs: RsRef, weight: u32, out: &mut Output) {
+        if self.phase == Phase::Stopped {
+            return;
+        }
+        let Some(vs) = self.vss.get_mut(rs.vs) else {
+            return;
+        };
+        let Some(r) = vs.rss.get_mut(rs.rs) else {
+            return;
+        };
+        if r.weight == weight {
+            return;
+        }
+        let from = std::mem::replace(&mut r.weight, weight);
+        if self.phase != Phase::Running {
+            return;
+        }
+        out.event(LvsEvent::WeightChanged {
+            vs: vs.name.clone(),
+            rs: r.name.clone(),
+            from,
+            to: weight,
+            alive: r.alive,
+        });
+        self.update_quorum(rs.vs, false, out);
+        self.sync_vs(rs.vs, out);
+    }
+
     /// keepalived's notify on a checker's first result that changes nothing (an alpha
     /// checker's first failure): `notify_up` or `notify_down` as the real server is.
     pub fn notify_rs(&mut self, rs: RsRef, out: &mut Output) {
@@ -282,6 +322,17 @@ impl Lvs {
     /// Whether `rs` is alive (`None`: no such real server).
     pub fn rs_alive(&self, rs: RsRef) -> Option<bool> {
         Some(self.vss.get(rs.vs)?.rss.get(rs.rs)?.alive)
+    }
+
+    /// The weight of `rs` (keepalived's effective weight: the configured one or the one a
+    /// `misc_dynamic` checker set; `None`: no such real server).
+    pub fn rs_weight(&self, rs: RsRef) -> Option<u32> {
+        Some(self.vss.get(rs.vs)?.rss.get(rs.rs)?.weight)
+    }
+
+    /// The configured weight of `rs` (`None`: no such real server).
+    pub fn configured_weight(&self, rs: RsRef) -> Option<u32> {
+        Some(self.vss.get(rs.vs)?.rss.get(rs.rs)?.cfg.weight)
     }
 
     /// Whether virtual server `vs` (index in the configuration) has its quorum.

@@ -92,7 +92,7 @@ pub enum LvsEvent {
         entry: GroupEntryText,
         added: bool,
     },
-    /// A real server's weight changed (by a reload).
+    /// A real server's weight changed (by a reload, or by a `misc_dynamic` checker).
     WeightChanged {
         vs: String,
         rs: String,

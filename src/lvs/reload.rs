@@ -101,12 +101,15 @@ fn carry_over(old: &mut VsState, new: &mut VsState, init_notifies: bool, out: &m
             continue;
         };
         let n = &new.rss[r];
-        if o.cfg.weight != n.cfg.weight {
+        // The real server starts over at its configured weight: a weight a `misc_dynamic`
+        // checker set is dropped (not checked against keepalived; its next run sets it
+        // again), and the line names the weight it had.
+        if o.weight != n.weight {
             out.event(LvsEvent::WeightChanged {
                 vs: new.name.clone(),
                 rs: n.name.clone(),
-                from: o.cfg.weight,
-                to: n.cfg.weight,
+                from: o.weight,
+                to: n.weight,
                 alive: n.alive,
             });
         }

@@ -5,8 +5,8 @@
 //! Approximations (state we do not keep, printed as keepalived prints it idle): a
 //! MISC_CHECK's `Last ran` / `Last status` (never ran: the epoch and 0), `Retries
 //! iterations` once a checker has run (0: between retries keepalived counts them),
-//! `Current weight` and `previous effective_weight` (0: `misc_dynamic` weights are not
-//! applied), virtual server group `Alive:` counts (the virtual servers using the entry),
+//! `Current weight` and `previous effective_weight` (0: what keepalived keeps there was
+//! not captured with a weight set), virtual server group `Alive:` counts (the virtual servers using the entry),
 //! and `Enabled` (yes: `ha_suspend` is not applied). Lines for settings never seen in a
 //! keepalived dump (bind options, GUE/GRE tunnels, SSL_GET, regex, the checkers we do not
 //! run) follow keepalived's wording elsewhere and may differ.
@@ -362,6 +362,8 @@ fn real_server(
 ) {
     let g = &c.model.global;
     let alive = lvs.rs_alive(id).unwrap_or(false);
+    // A misc_dynamic checker's weight, else the configured one.
+    let eff = lvs.rs_weight(id).unwrap_or(rs.weight);
     w!(o, "   ------< Real server >------");
     w!(
         o,
@@ -369,7 +371,7 @@ fn real_server(
         rs.addr,
         rs.port,
         rs.weight,
-        rs.weight
+        eff
     );
     w!(o, "   forwarding method = {}", fwd_str(rs.forwarding));
     w!(o, "   Alpha is {}", on_off(rs.alpha));
@@ -402,7 +404,7 @@ fn real_server(
         .unwrap_or(true);
     w!(o, "   Using smtp notification = {}", yes_no(smtp));
     w!(o, "   initial weight = {}", rs.weight);
-    w!(o, "   effective weight = {}", rs.weight);
+    w!(o, "   effective weight = {eff}");
     w!(o, "   previous effective_weight = 0");
     w!(o, "   alive = {}", u8::from(alive));
     w!(
