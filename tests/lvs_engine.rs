@@ -896,8 +896,8 @@ fn shutdown_without_omega_does_not_notify() {
 fn unimplemented_checkers_are_listed_and_ignored() {
     let (h, out) = started(&format!(
         "{BFDS}virtual_server 192.0.2.10 80 {{\n lb_algo rr\n lb_kind NAT\n protocol TCP\n\
-         real_server 192.0.2.21 80 {{\n  alpha\n  SSL_GET {{\n   url {{\n    path /\n   }}\n  }}\n  HTTP_GET {{\n   url {{\n    path /\n    regex \"ok\"\n   }}\n  }}\n }}\n\
-         real_server 192.0.2.22 80 {{\n  SSL_GET {{\n   url {{\n    path /\n   }}\n  }}\n  BFD_CHECK {{\n   name B2\n   alpha\n  }}\n }}\n}}\n"
+         real_server 192.0.2.21 80 {{\n  alpha\n  SSL_GET {{\n   url {{\n    path /\n    regex \"ok\"\n   }}\n  }}\n  HTTP_GET {{\n   url {{\n    path /\n    regex \"ok\"\n   }}\n  }}\n }}\n\
+         real_server 192.0.2.22 80 {{\n  SSL_GET {{\n   url {{\n    path /\n    regex \"ok\"\n   }}\n  }}\n  BFD_CHECK {{\n   name B2\n   alpha\n  }}\n }}\n}}\n"
     ));
     let c = h.checkers();
     assert_eq!(c.len(), 4);
@@ -905,16 +905,16 @@ fn unimplemented_checkers_are_listed_and_ignored() {
     assert_eq!(
         u,
         vec![
-            format!("SSL_GET of service [192.0.2.21]:tcp:80 for VS {VS4} is not implemented yet - ignoring it"),
+            format!("SSL_GET with a regex url of service [192.0.2.21]:tcp:80 for VS {VS4} is not implemented yet - ignoring it"),
             format!("HTTP_GET with a regex url of service [192.0.2.21]:tcp:80 for VS {VS4} is not implemented yet - ignoring it"),
-            format!("SSL_GET of service [192.0.2.22]:tcp:80 for VS {VS4} is not implemented yet - ignoring it"),
+            format!("SSL_GET with a regex url of service [192.0.2.22]:tcp:80 for VS {VS4} is not implemented yet - ignoring it"),
         ]
     );
     assert_eq!(
         c.unimplemented_summary(),
         vec![
             "HTTP_GET with a regex url is not implemented yet - ignoring 1 checker".to_string(),
-            "SSL_GET is not implemented yet - ignoring 2 checkers".to_string(),
+            "SSL_GET with a regex url is not implemented yet - ignoring 2 checkers".to_string(),
         ]
     );
     // .21 only has ignored (alpha) checkers: alive. .22 waits for its alpha BFD_CHECK.

@@ -33,7 +33,7 @@ fn no_ipvs_is_logged_and_the_rest_runs() {
          priority 100\n    advert_int 1\n    virtual_ipaddress {{\n        192.0.2.173/24\n    \
          }}\n}}\nvirtual_server 192.0.2.173 80 {{\n    protocol TCP\n    real_server 192.0.2.2 80 {{\n        \
          BFD_CHECK {{\n            name b1\n        }}\n    }}\n    \
-         real_server 192.0.2.3 80 {{\n        SSL_GET {{\n            url {{\n                path /\n            }}\n        }}\n    }}\n}}\n",
+         real_server 192.0.2.3 80 {{\n        SSL_GET {{\n            url {{\n                path /\n                regex ok\n            }}\n        }}\n    }}\n}}\n",
         bfd("192.0.2.2")
     );
     let ours = Daemon::ours(h1, &dir, "ours", &main);
@@ -62,7 +62,7 @@ fn no_ipvs_is_logged_and_the_rest_runs() {
     );
     assert!(
         ours.count("SSL_GET") >= 1 && ours.count("not implemented") >= 1,
-        "the ignored SSL_GET is reported: {}",
+        "the ignored SSL_GET (with a regex url) is reported: {}",
         ours.tail(30)
     );
     assert!(ours.running());

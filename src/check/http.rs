@@ -88,6 +88,16 @@ pub enum Fetch {
     ReadTimeoutPartial,
     /// A read failed (other than EAGAIN/EINTR): "Read error with".
     ReadError,
+    /// SSL_GET: the TLS handshake failed (an alert, a protocol error, the peer closing or
+    /// resetting during it): "SSL handshake/communication error connecting to". A
+    /// handshake that does not end within the timeout is [`Fetch::ConnectTimeout`], as in
+    /// keepalived, whose handshake waits are its connect's.
+    TlsHandshake,
+    /// SSL_GET: nothing more came within the timeout after the request: "Timeout SSL read"
+    /// (keepalived's SSL reader has no partial-response variant).
+    TlsReadTimeout,
+    /// SSL_GET: the TLS session failed while reading the response: "SSL read error from".
+    TlsReadError,
 }
 
 /// Incremental response reader, fed as bytes arrive. Never panics; keeps at most
@@ -528,6 +538,9 @@ fn evaluate(url: &Url, fetch: &Fetch) -> Result<&'static str, &'static str> {
         Fetch::ReadTimeout => return Err("Timeout WEB read"),
         Fetch::ReadTimeoutPartial => return Err("Timeout HTTP read"),
         Fetch::ReadError => return Err("Read error with"),
+        Fetch::TlsHandshake => return Err("SSL handshake/communication error connecting to"),
+        Fetch::TlsReadTimeout => return Err("Timeout SSL read"),
+        Fetch::TlsReadError => return Err("SSL read error from"),
         Fetch::Done(r) => r,
     };
     if !resp.complete {
@@ -914,6 +927,12 @@ mod tests {
             (Fetch::ReadTimeout, "Timeout WEB read server"),
             (Fetch::ReadTimeoutPartial, "Timeout HTTP read server"),
             (Fetch::ReadError, "Read error with server"),
+            (
+                Fetch::TlsHandshake,
+                "SSL handshake/communication error connecting to server",
+            ),
+            (Fetch::TlsReadTimeout, "Timeout SSL read server"),
+            (Fetch::TlsReadError, "SSL read error from server"),
             (
                 Fetch::Done(Response::new()),
                 "Read, no data received from  server",

@@ -16,6 +16,7 @@ pub mod pidfile;
 pub mod probe;
 pub mod probe_dgram;
 pub mod probe_smtp;
+pub mod probe_tls;
 pub mod record;
 pub mod trackers;
 pub mod tuning;

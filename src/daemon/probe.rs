@@ -35,6 +35,8 @@ pub struct Probes {
     pub(super) socks: BTreeMap<CheckerId, OwnedFd>,
     /// The response of each HTTP_GET fetch in flight.
     responses: BTreeMap<CheckerId, Response>,
+    /// SSL_GET's client context.
+    pub(super) tls: super::probe_tls::TlsContext,
     pub(super) rng: crate::bfd::Rng,
 }
 
@@ -45,6 +47,7 @@ impl Probes {
             threads: BTreeMap::new(),
             socks: BTreeMap::new(),
             responses: BTreeMap::new(),
+            tls: Default::default(),
             rng: crate::bfd::Rng::new(seed),
         }
     }
@@ -102,6 +105,7 @@ pub(super) fn stop(ctx: &mut C, d: &mut Daemon) {
     }
     p.socks.clear();
     p.responses.clear();
+    p.tls = Default::default();
 }
 
 /// A reload renumbers the checkers: every probe starts over (the checkers' states were
@@ -132,6 +136,7 @@ fn attempt(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64) {
             return super::probe_dgram::attempt(ctx, d, id, epoch);
         }
         CheckerKind::Smtp(_) => return super::probe_smtp::attempt(ctx, d, id, epoch),
+        CheckerKind::Http(h) if h.tls => return super::probe_tls::attempt(ctx, d, id, epoch),
         _ => {}
     }
     let Some(conn) = cfg.conn.clone() else {
@@ -340,7 +345,7 @@ fn http_read(
     }
 }
 
-fn finish_http(ctx: &mut C, d: &mut Daemon, id: CheckerId, fetch: Fetch) {
+pub(super) fn finish_http(ctx: &mut C, d: &mut Daemon, id: CheckerId, fetch: Fetch) {
     let log_all = d.current.config.global.checker_log_all_failures;
     let next = d
         .lvs

@@ -90,6 +90,18 @@ pub fn read_some(fd: &impl AsFd, buf: &mut [u8]) -> std::io::Result<Option<usize
     }
 }
 
+/// One non-blocking write (`MSG_NOSIGNAL`): `Ok(Some(n))` bytes written, `Ok(None)` when
+/// the socket's buffer is full.
+pub fn send_some(fd: &impl AsFd, buf: &[u8]) -> std::io::Result<Option<usize>> {
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&fd.as_fd());
+    let flags = socket::MsgFlags::MSG_NOSIGNAL | socket::MsgFlags::MSG_DONTWAIT;
+    match socket::send(raw, buf, flags) {
+        Ok(n) => Ok(Some(n)),
+        Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The datagram sockets of PING_CHECK, UDP_CHECK and DNS_CHECK.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DgramKind {

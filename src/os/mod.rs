@@ -18,6 +18,7 @@ pub mod pm_qos;
 mod sys;
 pub mod sysctl;
 pub mod syslog;
+pub mod tls;
 pub mod vmac;
 pub mod vrrp_socket;
 
