@@ -62,6 +62,40 @@ pub(super) fn probes(d: &mut Daemon) -> Option<&mut Probes> {
     d.lvs.as_mut().map(|s| &mut s.probes)
 }
 
+/// The connect (and read) timeout of checker `id` (keepalived's 5 s default when it has
+/// no connection options).
+pub(super) fn timeout_of(d: &Daemon, id: CheckerId) -> Duration {
+    let us = d
+        .lvs
+        .as_ref()
+        .and_then(|s| s.healthcheckers().checkers().config(id))
+        .and_then(|c| c.conn.as_ref())
+        .map_or(5_000_000, |c| c.connect_timeout_us);
+    Duration::from_micros(us)
+}
+
+/// A connect in progress: `then` runs when `fd` becomes writable or the connect timeout
+/// passes; the thread and the socket are kept as the checker's. `Err` when the loop cannot
+/// watch the socket (it is closed).
+pub(super) fn watch_connect(
+    ctx: &mut C,
+    d: &mut Daemon,
+    id: CheckerId,
+    epoch: u64,
+    fd: OwnedFd,
+    then: fn(&mut C, &mut Daemon, CheckerId, u64, Fired),
+) -> std::io::Result<()> {
+    let timeout = timeout_of(d, id);
+    let t = ctx.add_write(fd.as_raw_fd(), Some(timeout), move |ctx, d, fired| {
+        then(ctx, d, id, epoch, fired)
+    })?;
+    if let Some(p) = probes(d) {
+        p.threads.insert(id, t);
+        p.socks.insert(id, fd);
+    }
+    Ok(())
+}
+
 /// The start of every probe callback: `None` when the thread belongs to a configuration
 /// that was reloaded or stopped since; else the checker's thread is done, and the probes
 /// are handed over (with the attempt's socket, if any, still in `socks`).
@@ -158,20 +192,9 @@ fn attempt(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64) {
             return finish(ctx, d, id, Attempt::Failed);
         }
     };
-    let raw = fd.as_raw_fd();
-    let timeout = Duration::from_micros(conn.connect_timeout_us);
-    match ctx.add_write(raw, Some(timeout), move |ctx, d, fired| {
-        connected(ctx, d, id, epoch, fired)
-    }) {
-        Ok(t) => {
-            svc.probes.threads.insert(id, t);
-            svc.probes.socks.insert(id, fd);
-        }
-        Err(e) => {
-            log::warn!(target: "check", "cannot watch a checker socket: {e}");
-            drop(fd);
-            finish(ctx, d, id, Attempt::Failed);
-        }
+    if let Err(e) = watch_connect(ctx, d, id, epoch, fd, connected) {
+        log::warn!(target: "check", "cannot watch a checker socket: {e}");
+        finish(ctx, d, id, Attempt::Failed);
     }
 }
 
@@ -221,12 +244,10 @@ fn http_send(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64) {
         return;
     };
     let req = svc.healthcheckers().checkers().http_request(id);
-    let timeout = svc
-        .healthcheckers()
-        .checkers()
-        .config(id)
-        .and_then(|c| c.conn.as_ref())
-        .map_or(5_000_000, |c| c.connect_timeout_us);
+    let timeout = timeout_of(d, id).as_micros() as u64;
+    let Some(svc) = d.lvs.as_mut() else {
+        return;
+    };
     let (Some((_, req)), Some(fd)) = (req, svc.probes.socks.get(&id)) else {
         return;
     };

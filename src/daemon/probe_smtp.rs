@@ -4,13 +4,12 @@
 //! what to send and when the attempt is over.
 
 use super::lifecycle::Daemon;
-use super::probe::{current, probes, schedule};
+use super::probe::{current, probes, schedule, timeout_of, watch_connect};
 use crate::check::smtp::{Failure, SmtpEvent, SmtpNext};
 use crate::check::CheckerId;
 use crate::os::check_socket::{connect_error, read_some, send_all, tcp_connect, Connect};
 use scheduler::{Ctx, Fired, Ready};
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::time::Duration;
 
 type C = Ctx<Daemon>;
 
@@ -27,16 +26,6 @@ fn connect_failure(e: &std::io::Error) -> Failure {
     }
 }
 
-fn timeout_of(d: &Daemon, id: CheckerId) -> Duration {
-    let us = d
-        .lvs
-        .as_ref()
-        .and_then(|s| s.healthcheckers().checkers().config(id))
-        .and_then(|c| c.conn.as_ref())
-        .map_or(5_000_000, |c| c.connect_timeout_us);
-    Duration::from_micros(us)
-}
-
 /// The checker's timer: connects.
 pub(super) fn attempt(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64) {
     let Some(conn) = d
@@ -50,21 +39,9 @@ pub(super) fn attempt(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64) {
     match tcp_connect(&conn) {
         Ok(Connect::Done(fd)) => event(ctx, d, id, epoch, fd, SmtpEvent::Connected),
         Ok(Connect::InProgress(fd)) => {
-            let timeout = timeout_of(d, id);
-            let raw = fd.as_raw_fd();
-            match ctx.add_write(raw, Some(timeout), move |ctx, d, fired| {
-                connected(ctx, d, id, epoch, fired)
-            }) {
-                Ok(t) => {
-                    if let Some(p) = probes(d) {
-                        p.threads.insert(id, t);
-                        p.socks.insert(id, fd);
-                    }
-                }
-                Err(e) => {
-                    log::warn!(target: "check", "cannot watch a checker socket: {e}");
-                    end(ctx, d, id, Failure::ConnectError);
-                }
+            if let Err(e) = watch_connect(ctx, d, id, epoch, fd, connected) {
+                log::warn!(target: "check", "cannot watch a checker socket: {e}");
+                end(ctx, d, id, Failure::ConnectError);
             }
         }
         Err(e) => {

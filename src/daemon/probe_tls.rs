@@ -6,7 +6,7 @@
 //! thread (stop, reload) drops it with the socket.
 
 use super::lifecycle::Daemon;
-use super::probe::{current, finish_http, probes};
+use super::probe::{current, finish_http, probes, timeout_of, watch_connect};
 use crate::check::http::Fetch;
 use crate::check::CheckerId;
 use crate::config::model::lvs::CheckerKind;
@@ -15,7 +15,6 @@ use crate::os::tls::{self, TlsFetch, Want};
 use scheduler::{Ctx, Fired, Ready};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::Arc;
-use std::time::Duration;
 
 type C = Ctx<Daemon>;
 
@@ -45,16 +44,6 @@ impl std::io::Write for Sock<'_> {
     }
 }
 
-fn timeout_of(d: &Daemon, id: CheckerId) -> Duration {
-    let us = d
-        .lvs
-        .as_ref()
-        .and_then(|s| s.healthcheckers().checkers().config(id))
-        .and_then(|c| c.conn.as_ref())
-        .map_or(5_000_000, |c| c.connect_timeout_us);
-    Duration::from_micros(us)
-}
-
 /// The checker's timer: connects.
 pub(super) fn attempt(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64) {
     let Some(conn) = d
@@ -68,20 +57,9 @@ pub(super) fn attempt(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64) {
     match tcp_connect(&conn) {
         Ok(Connect::Done(fd)) => start(ctx, d, id, epoch, fd),
         Ok(Connect::InProgress(fd)) => {
-            let timeout = timeout_of(d, id);
-            match ctx.add_write(fd.as_raw_fd(), Some(timeout), move |ctx, d, fired| {
-                connected(ctx, d, id, epoch, fired)
-            }) {
-                Ok(t) => {
-                    if let Some(p) = probes(d) {
-                        p.threads.insert(id, t);
-                        p.socks.insert(id, fd);
-                    }
-                }
-                Err(e) => {
-                    log::warn!(target: "check", "cannot watch a checker socket: {e}");
-                    finish_http(ctx, d, id, Fetch::ConnectFailed);
-                }
+            if let Err(e) = watch_connect(ctx, d, id, epoch, fd, connected) {
+                log::warn!(target: "check", "cannot watch a checker socket: {e}");
+                finish_http(ctx, d, id, Fetch::ConnectFailed);
             }
         }
         Err(e) => {
