@@ -11,15 +11,17 @@
 //! any other up.
 //!
 //! Implemented kinds: BFD_CHECK ([`bfd`]), which has no probe and follows the Up/Down
-//! state of its `bfd_instance` ([`Checkers::on_bfd_state`]); TCP_CHECK and MISC_CHECK ([`probe`])
+//! state of its `bfd_instance` ([`Checkers::on_bfd_state`]); FILE_CHECK ([`file`]), which
+//! has no probe and follows the values the daemon reads from its `track_file`
+//! ([`Checkers::on_file_value`]); TCP_CHECK and MISC_CHECK ([`probe`])
 //! and HTTP_GET and SSL_GET ([`http`]; not with `regex` urls), whose connects, script runs
 //! and fetches the daemon runs and hands to [`Checkers::tcp_attempt`],
 //! [`Checkers::misc_exit`] and [`Checkers::http_fetch`]; PING_CHECK ([`ping`]), UDP_CHECK
 //! ([`udp`]) and DNS_CHECK ([`dns`]), whose datagrams the daemon sends
 //! ([`Checkers::dgram_request`]) and whose replies, errors and timeouts it hands to
 //! [`Checkers::dgram_event`]; SMTP_CHECK ([`smtp`]), whose conversation events the daemon
-//! hands to [`Checkers::smtp_event`]. The other kind (FILE_CHECK) and HTTP_GET or SSL_GET
-//! with a `regex` url are not implemented yet: they are listed by
+//! hands to [`Checkers::smtp_event`]. HTTP_GET or SSL_GET with a `regex` url is not
+//! implemented yet: they are listed by
 //! [`Checkers::unimplemented`] for the daemon to report once, and ignored, so a real server
 //! whose checkers are all of those counts as having none, which keepalived treats as always
 //! alive. A new kind adds a [`Machine`] variant holding its own sans-IO state and feeds its
@@ -27,6 +29,7 @@
 
 pub mod bfd;
 pub mod dns;
+pub mod file;
 pub mod http;
 pub mod ping;
 pub mod probe;
@@ -71,6 +74,8 @@ pub enum Machine {
     Dns(dns::DnsCheck),
     /// SMTP_CHECK: conversations run by the daemon.
     Smtp(smtp::SmtpCheck),
+    /// FILE_CHECK: follows a track file's values.
+    File(file::FileCheck),
     /// A kind not implemented yet: ignored, never up or down.
     Ignored,
 }
@@ -154,6 +159,7 @@ impl Checkers {
                             Machine::Tcp(probe::TcpCheck::new(ck))
                         }
                         CheckerKind::Misc(_) => Machine::Misc(probe::MiscCheck::new(ck)),
+                        CheckerKind::File(_) => Machine::File(file::FileCheck::new()),
                         CheckerKind::Ping if ck.conn.is_some() => {
                             Machine::Ping(ping::PingCheck::new(ck))
                         }
@@ -553,6 +559,10 @@ impl Checkers {
                 nc.up = up;
                 nc.has_run = has_run;
                 nc.migrated = true;
+                // A FILE_CHECK keeps the value it follows.
+                if let Machine::File(m) = &self.checkers[o].machine {
+                    nc.machine = Machine::File(m.clone());
+                }
             }
         }
         let news = &mut next.checkers[range.start as usize..range.end as usize];
@@ -618,6 +628,12 @@ impl Healthcheckers {
     /// A result of checker `id` (for checker kinds driven from outside the core).
     pub fn set_result(&mut self, id: CheckerId, up: bool, out: &mut Output) {
         self.checkers.set_result(id, up, &mut self.lvs, out);
+    }
+
+    /// Track file `name` holds `value` (see [`Checkers::on_file_value`]): at start before
+    /// [`Healthcheckers::start`], then on every change.
+    pub fn on_file_value(&mut self, name: &str, value: i64, out: &mut Output) {
+        self.checkers.on_file_value(name, value, &mut self.lvs, out);
     }
 
     /// See [`Checkers::http_fetch`].
@@ -688,9 +704,38 @@ impl Healthcheckers {
     /// Moves both to `new` (see [`Checkers::reload`] and [`Lvs::reload`]); returns the
     /// new id of each old checker.
     pub fn reload(&mut self, new: &LvsConfig, out: &mut Output) -> Vec<Option<CheckerId>> {
+        self.reload_with_files(new, &[], out)
+    }
+
+    /// As [`Healthcheckers::reload`], with the track files' current values (name, value):
+    /// a FILE_CHECK new to a real server takes its state from them, and the real servers
+    /// keep the weights their FILE_CHECKs give (keepalived 2.2.7 logs no weight line on a
+    /// reload that changes nothing, and one line from the old weight to the new when a
+    /// FILE_CHECK's weight changes).
+    pub fn reload_with_files(
+        &mut self,
+        new: &LvsConfig,
+        files: &[(String, i64)],
+        out: &mut Output,
+    ) -> Vec<Option<CheckerId>> {
         let map = self.checkers.reload(new, &self.lvs);
+        self.checkers.preset_files(files);
         let checkers = &self.checkers;
-        self.lvs.reload(new, |r| checkers.rs_alive(r), out);
+        let configured = |r: RsRef| {
+            Some(
+                new.virtual_servers
+                    .get(r.vs)?
+                    .real_servers
+                    .get(r.rs)?
+                    .weight,
+            )
+        };
+        self.lvs.reload_weighted(
+            new,
+            |r| checkers.rs_alive(r),
+            |r| checkers.file_weight_of(r, configured(r)?),
+            out,
+        );
         map
     }
 

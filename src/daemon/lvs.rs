@@ -39,6 +39,8 @@ pub struct LvsService {
     syncd_vi: Option<(usize, bool)>,
     /// The probes of TCP_CHECK.
     pub(super) probes: super::probe::Probes,
+    /// The track files FILE_CHECKs follow.
+    pub(super) files: Option<super::check_file::FileWatch>,
 }
 
 impl LvsService {
@@ -197,6 +199,14 @@ pub(super) fn start(ctx: &mut C, d: &mut Daemon) {
         warn!(target: "check", "{line}");
     }
     let mut out = Output::new();
+    // FILE_CHECK: the files' values set the real servers' state before the table goes in.
+    if d.vrrp.is_none() {
+        super::trackers::init_files(&d.current.config.vrrp);
+    }
+    let files = super::check_file::FileWatch::new(&d.current.config, &hc.checkers().file_names());
+    for (name, v) in files.read_all() {
+        hc.on_file_value(&name, v, &mut out);
+    }
     hc.start(&mut out);
     let mut svc = LvsService {
         hc,
@@ -207,6 +217,7 @@ pub(super) fn start(ctx: &mut C, d: &mut Daemon) {
         syncd: Vec::new(),
         syncd_vi: None,
         probes: super::probe::Probes::new(super::bfd::os_seed()),
+        files: Some(files),
     };
     svc.apply();
     info!(
@@ -219,6 +230,7 @@ pub(super) fn start(ctx: &mut C, d: &mut Daemon) {
     sync_daemons(d);
     start_fifo_readers(ctx, d);
     super::probe::start(ctx, d);
+    super::check_file::arm(ctx, d);
     notify(ctx, d);
 }
 
@@ -369,13 +381,24 @@ pub(super) fn reload(ctx: &mut C, d: &mut Daemon) {
         }
         (true, true) => {
             let cfg = d.current.config.lvs.clone();
+            // FILE_CHECK: the new configuration's files, watched and read first.
+            let fw = super::check_file::FileWatch::new(
+                &d.current.config,
+                &super::check_file::names(&cfg),
+            );
+            let values = fw.read_all();
             if let Some(svc) = d.lvs.as_mut() {
+                if let Some(old) = svc.files.as_mut() {
+                    old.cancel(ctx);
+                }
+                svc.files = Some(fw);
                 let mut out = std::mem::take(&mut svc.out);
-                svc.hc.reload(&cfg, &mut out);
+                svc.hc.reload_with_files(&cfg, &values, &mut out);
                 svc.out = out;
                 svc.apply();
             }
             super::probe::reload(ctx, d);
+            super::check_file::arm(ctx, d);
             set_timeouts(d);
             sync_daemons(d);
             notify(ctx, d);
@@ -388,6 +411,9 @@ pub(super) fn reload(ctx: &mut C, d: &mut Daemon) {
 /// `lvs_flush_on_stop` flushes instead).
 pub(super) fn stop(ctx: &mut C, d: &mut Daemon) {
     super::probe::stop(ctx, d);
+    if let Some(fw) = d.lvs.as_mut().and_then(|s| s.files.as_mut()) {
+        fw.cancel(ctx);
+    }
     let keep = d.opts.dont_release_ipvs;
     let flush = d.current.config.global.lvs_flush_on_stop;
     let Some(svc) = d.lvs.as_mut() else {

@@ -2,6 +2,7 @@
 //! event loop that routes inputs to the engines.
 
 pub mod bfd;
+pub mod check_file;
 pub mod cli;
 pub mod dump;
 pub mod env;

@@ -284,6 +284,23 @@ impl Lvs {
         self.sync_vs(rs.vs, out);
     }
 
+    /// Sets the weight of `rs` without a line while it is not alive (FILE_CHECK leaving
+    /// FAULT: keepalived brings the real server back at its new weight without "Changing
+    /// weight"); while it is alive, as [`Lvs::set_rs_weight`].
+    pub fn preset_rs_weight(&mut self, rs: RsRef, weight: u32, out: &mut Output) {
+        if self.phase == Phase::Stopped {
+            return;
+        }
+        let Some(r) = self.vss.get_mut(rs.vs).and_then(|v| v.rss.get_mut(rs.rs)) else {
+            return;
+        };
+        if r.alive && self.phase == Phase::Running {
+            self.set_rs_weight(rs, weight, out);
+        } else {
+            r.weight = weight;
+        }
+    }
+
     /// keepalived's notify on a checker's first result that changes nothing (an alpha
     /// checker's first failure): `notify_up` or `notify_down` as the real server is.
     pub fn notify_rs(&mut self, rs: RsRef, out: &mut Output) {

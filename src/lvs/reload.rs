@@ -21,10 +21,29 @@ impl Lvs {
     /// "Removing service ... from VS ...", group entries added and gone, weight changes,
     /// quorum and sorry server as at start).
     pub fn reload(&mut self, new: &LvsConfig, alive: impl Fn(RsRef) -> bool, out: &mut Output) {
+        self.reload_weighted(new, alive, |_| None, out);
+    }
+
+    /// As [`Lvs::reload`], each real server at the weight `weight` gives (`None`: its
+    /// configured weight), as FILE_CHECKs set it.
+    pub fn reload_weighted(
+        &mut self,
+        new: &LvsConfig,
+        alive: impl Fn(RsRef) -> bool,
+        weight: impl Fn(RsRef) -> Option<u32>,
+        out: &mut Output,
+    ) {
         if self.phase == Phase::Stopped {
             return;
         }
         let mut new_vss = build_states(new, &alive);
+        for (v, vs) in new_vss.iter_mut().enumerate() {
+            for (r, rs) in vs.rss.iter_mut().enumerate() {
+                if let Some(w) = weight(RsRef { vs: v, rs: r }) {
+                    rs.weight = w;
+                }
+            }
+        }
         let mut old_vss = std::mem::take(&mut self.vss);
         let matched = match_vss(&old_vss, &new_vss);
         if self.phase == Phase::Built {

@@ -17,9 +17,9 @@ use super::DumpCtx;
 use crate::check::view::CheckerView;
 use crate::check::{Healthcheckers, Machine};
 use crate::config::model::lvs::{
-    format_trio, Checker, CheckerKind, ForwardingMethod, HttpProtocol, IpFamily, LvsConfig,
-    PersistenceGranularity, Protocol, RealServer, Scheduler, TunnelCsum, TunnelType, VirtualServer,
-    VirtualServerGroup, VsAddress, VsgEntry,
+    format_trio, Checker, CheckerKind, FileCheck, ForwardingMethod, HttpProtocol, IpFamily,
+    LvsConfig, PersistenceGranularity, Protocol, RealServer, Scheduler, TunnelCsum, TunnelType,
+    VirtualServer, VirtualServerGroup, VsAddress, VsgEntry,
 };
 use crate::config::model::Script;
 use crate::lvs::{Lvs, RsRef};
@@ -156,9 +156,15 @@ pub fn check_data(c: &DumpCtx<'_>, hc: &Healthcheckers) -> String {
         virtual_server(&mut o, c, v, vs, cfg, lvs, hc);
     }
     w!(o, "------< Health checkers >------");
-    for ck in hc.checker_views() {
+    // keepalived 2.2.7 lists the FILE_CHECKs after the other checkers.
+    let is_file = |ck: &CheckerView<'_>| matches!(ck.machine, Machine::File(_));
+    for ck in hc.checker_views().filter(|k| !is_file(k)) {
         checker(&mut o, c, &ck);
     }
+    for ck in hc.checker_views().filter(is_file) {
+        checker(&mut o, c, &ck);
+    }
+    track_files(&mut o, c, hc);
     // BFD tracking: each session followed by a BFD_CHECK, with its real servers.
     let mut bfds: Vec<(&str, Vec<&str>)> = Vec::new();
     for ck in hc.checker_views() {
@@ -362,15 +368,22 @@ fn real_server(
 ) {
     let g = &c.model.global;
     let alive = lvs.rs_alive(id).unwrap_or(false);
-    // A misc_dynamic checker's weight, else the configured one.
-    let eff = lvs.rs_weight(id).unwrap_or(rs.weight);
+    // A misc_dynamic checker's weight, else the configured one. With FILE_CHECKs keepalived
+    // shows the weight in the table as WEIGHT and the unclamped sum as the effective one.
+    let (shown, eff) = match hc.checkers().file_sum(id, rs.weight) {
+        Some(sum) => (lvs.rs_weight(id).unwrap_or(rs.weight).to_string(), sum),
+        None => {
+            let w = lvs.rs_weight(id).unwrap_or(rs.weight);
+            (rs.weight.to_string(), i64::from(w))
+        }
+    };
     w!(o, "   ------< Real server >------");
     w!(
         o,
         "   RIP = {}, RPORT = {}, WEIGHT = {} EFF WEIGHT = {}",
         rs.addr,
         rs.port,
-        rs.weight,
+        shown,
         eff
     );
     w!(o, "   forwarding method = {}", fwd_str(rs.forwarding));
@@ -415,6 +428,20 @@ fn real_server(
     let set = !lvs.is_stopped() && (rs.inhibit_on_failure || (alive && !sorry));
     w!(o, "   RS set = {}", u8::from(set));
     w!(o, "   reloaded = 0");
+    let files: Vec<String> = rs
+        .checkers
+        .iter()
+        .filter_map(|k| match &k.kind {
+            CheckerKind::File(f) => Some(file_weight_text(f)),
+            _ => None,
+        })
+        .collect();
+    if !files.is_empty() {
+        w!(o, "   Tracked Files");
+        for f in files {
+            w!(o, "     {f}");
+        }
+    }
     let bfds: Vec<&str> = rs
         .checkers
         .iter()
@@ -427,6 +454,67 @@ fn real_server(
         w!(o, "   Tracked BFDs");
         for b in bfds {
             w!(o, "     {b}");
+        }
+    }
+}
+
+/// A FILE_CHECK's weight as keepalived shows it: `W[ reverse]`.
+fn file_weight_text(f: &FileCheck) -> String {
+    format!(
+        "{}, weight {}{}",
+        f.track_file,
+        f.weight.unwrap_or(1),
+        if f.reverse { " reverse" } else { "" }
+    )
+}
+
+/// "Checker track files": each track file a FILE_CHECK follows, its last value and the
+/// checkers following it.
+fn track_files(o: &mut String, c: &DumpCtx<'_>, hc: &Healthcheckers) {
+    let mut names: Vec<&str> = Vec::new();
+    for ck in hc.checker_views() {
+        if let CheckerKind::File(f) = &ck.cfg.kind {
+            if !names.contains(&f.track_file.as_str()) {
+                names.push(&f.track_file);
+            }
+        }
+    }
+    if names.is_empty() {
+        return;
+    }
+    w!(o, "------< Checker track files >------");
+    for tf in c.model.vrrp.track_files.iter() {
+        if !names.contains(&tf.name.as_str()) {
+            continue;
+        }
+        let mut value = 0;
+        let mut users = Vec::new();
+        for ck in hc.checker_views() {
+            if let (Machine::File(m), CheckerKind::File(f)) = (ck.machine, &ck.cfg.kind) {
+                if f.track_file == tf.name {
+                    value = m.value.unwrap_or(value);
+                    users.push(format!(
+                        "{} -> {}, weight {}{}",
+                        ck.vs_name,
+                        ck.rs_name,
+                        f.weight.unwrap_or(1),
+                        if f.reverse { " reverse" } else { "" }
+                    ));
+                }
+            }
+        }
+        w!(o, " Track file = {}", tf.name);
+        w!(o, "   File = {}", tf.path);
+        w!(o, "   Status = {value}");
+        w!(
+            o,
+            "   Weight = {}{}",
+            tf.weight,
+            if tf.weight_reverse { " reverse" } else { "" }
+        );
+        w!(o, "   Tracking instances :");
+        for u in users {
+            w!(o, "     {u}");
         }
     }
 }
@@ -445,6 +533,15 @@ fn checker(o: &mut String, c: &DumpCtx<'_>, ck: &CheckerView<'_>) {
     w!(o, "   Enabled = yes");
     w!(o, "   Up = {}", yes_no(ck.up));
     w!(o, "   Has run = {}", yes_no(ck.has_run));
+    if let (Machine::File(m), CheckerKind::File(f)) = (ck.machine, &cfg.kind) {
+        // keepalived 2.2.7 shows a FILE_CHECK without timing.
+        w!(o, "   Current weight = {}", m.status);
+        w!(o, "   Log all failures = {}", yes_no(cfg.log_all_failures));
+        w!(o, "   Keepalive method = FILE_CHECK");
+        w!(o, "     Tracked file = {}", f.track_file);
+        w!(o, "     Reloaded = No");
+        return;
+    }
     w!(o, "   Current weight = 0");
     w!(o, "   Alpha = {}", yes_no(cfg.alpha));
     let bfd = matches!(ck.machine, Machine::Bfd(_));
