@@ -303,7 +303,9 @@ pub fn parse(args: &[String]) -> Result<Command, CliError> {
         return Err(CliError(format!("Unknown option {extra}")));
     }
     if m.opt_present("T") {
-        return Err(CliError("genhash mode (-T) is not implemented yet".into()));
+        return Err(CliError(
+            "genhash mode: give -T (--genhash) as a separate option".into(),
+        ));
     }
     if m.opt_present("h") {
         return Ok(Command::Help);

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod dump;
 pub mod env;
 pub mod event_loop;
+pub mod genhash;
 pub mod lifecycle;
 pub mod linux;
 pub mod load;
@@ -35,6 +36,9 @@ pub const VERSION_LINE: &str = concat!(
 
 /// Entry point: `args` is the whole argv. Returns the exit status.
 pub fn main_with_args(args: &[String]) -> i32 {
+    if genhash::wanted(args).is_some() {
+        return genhash::main(args);
+    }
     let cmd = match cli::parse(args.get(1..).unwrap_or(&[])) {
         Ok(c) => c,
         Err(e) => {
