@@ -55,7 +55,7 @@ use keepalived_rs::config::model::lvs::{
 use keepalived_rs::lvs::build::{self, ServiceEntry, VsKey, SORRY_SERVER_WEIGHT};
 use keepalived_rs::lvs::kernel::{apply_ops, Applied, IpvsKernel};
 use keepalived_rs::lvs::{Dest, DestKey, IpvsOp, LvsOptions, Output, Service, ServiceKey};
-use keepalived_rs::os::ipvs::service_name;
+use keepalived_rs::os::ipvs::{describe, dest_name, service_name};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::net::IpAddr;
@@ -173,38 +173,6 @@ impl FakeIpvs {
             }
         }
         s
-    }
-}
-
-/// The daemon's description of an operation (`os::ipvs`'s, with the kernel's names).
-pub fn describe(op: &IpvsOp) -> String {
-    match op {
-        IpvsOp::AddService(s) => format!("add IPVS service {}", service_name(&s.key)),
-        IpvsOp::EditService(s) => format!("edit IPVS service {}", service_name(&s.key)),
-        IpvsOp::DelService(k) => format!("delete IPVS service {}", service_name(k)),
-        IpvsOp::AddDest(k, d) => format!(
-            "add IPVS destination {} to {}",
-            dest_name(&d.key),
-            service_name(k)
-        ),
-        IpvsOp::EditDest(k, d) => format!(
-            "edit IPVS destination {} of {}",
-            dest_name(&d.key),
-            service_name(k)
-        ),
-        IpvsOp::DelDest(k, d) => format!(
-            "delete IPVS destination {} from {}",
-            dest_name(d),
-            service_name(k)
-        ),
-    }
-}
-
-/// `192.0.2.2:80`, `[fd00::2]:80`.
-pub fn dest_name(k: &DestKey) -> String {
-    match k.addr {
-        IpAddr::V4(a) => format!("{a}:{}", k.port),
-        IpAddr::V6(a) => format!("[{a}]:{}", k.port),
     }
 }
 

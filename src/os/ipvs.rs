@@ -492,25 +492,26 @@ pub fn service_name(key: &ServiceKey) -> String {
     }
 }
 
-fn describe(op: &IpvsOp) -> String {
-    let dest = |k: &DestKey| addr_port(&k.addr, k.port);
+/// An operation as the log and the simulator's trace name it (`add IPVS destination
+/// 192.0.2.2:80 to TCP 192.0.2.1:80`).
+pub fn describe(op: &IpvsOp) -> String {
     match op {
         IpvsOp::AddService(s) => format!("add IPVS service {}", service_name(&s.key)),
         IpvsOp::EditService(s) => format!("edit IPVS service {}", service_name(&s.key)),
         IpvsOp::DelService(k) => format!("delete IPVS service {}", service_name(k)),
         IpvsOp::AddDest(k, d) => format!(
             "add IPVS destination {} to {}",
-            dest(&d.key),
+            dest_name(&d.key),
             service_name(k)
         ),
         IpvsOp::EditDest(k, d) => format!(
             "edit IPVS destination {} of {}",
-            dest(&d.key),
+            dest_name(&d.key),
             service_name(k)
         ),
         IpvsOp::DelDest(k, d) => format!(
             "delete IPVS destination {} from {}",
-            dest(d),
+            dest_name(d),
             service_name(k)
         ),
     }
