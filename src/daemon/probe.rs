@@ -96,6 +96,31 @@ pub(super) fn watch_connect(
     Ok(())
 }
 
+/// How a connect in progress ended.
+pub(super) enum Connected {
+    Socket(OwnedFd),
+    TimedOut,
+    Failed(std::io::Error),
+}
+
+/// The start of a callback of [`watch_connect`]: `None` when the thread is stale; else the
+/// socket is taken back from the checker's and the connect's outcome read.
+pub(super) fn connect_ended(
+    d: &mut Daemon,
+    id: CheckerId,
+    epoch: u64,
+    fired: Fired,
+) -> Option<Connected> {
+    let fd = current(d, id, epoch)?.socks.remove(&id)?;
+    if fired == Fired::Io(Ready::TimedOut) {
+        return Some(Connected::TimedOut);
+    }
+    Some(match connect_error(&fd) {
+        Ok(()) => Connected::Socket(fd),
+        Err(e) => Connected::Failed(e),
+    })
+}
+
 /// The start of every probe callback: `None` when the thread belongs to a configuration
 /// that was reloaded or stopped since; else the checker's thread is done, and the probes
 /// are handed over (with the attempt's socket, if any, still in `socks`).
@@ -151,14 +176,14 @@ pub(super) fn reload(ctx: &mut C, d: &mut Daemon) {
 
 /// The checker's timer: one connect attempt.
 fn attempt(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64) {
-    let Some(svc) = d.lvs.as_mut() else {
-        return;
-    };
-    if svc.probes.epoch != epoch {
+    if current(d, id, epoch).is_none() {
         return;
     }
-    svc.probes.threads.remove(&id);
-    let Some(cfg) = svc.healthcheckers().checkers().config(id) else {
+    let Some(cfg) = d
+        .lvs
+        .as_ref()
+        .and_then(|s| s.healthcheckers().checkers().config(id))
+    else {
         return;
     };
     match &cfg.kind {
@@ -179,7 +204,9 @@ fn attempt(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64) {
     let http = matches!(cfg.kind, CheckerKind::Http(_));
     let fd = match tcp_connect(&conn) {
         Ok(Connect::Done(fd)) if http => {
-            svc.probes.socks.insert(id, fd);
+            if let Some(p) = probes(d) {
+                p.socks.insert(id, fd);
+            }
             return http_send(ctx, d, id, epoch);
         }
         Ok(Connect::Done(_)) => return finish(ctx, d, id, Attempt::Succeeded),
@@ -192,50 +219,42 @@ fn attempt(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64) {
             return finish(ctx, d, id, Attempt::Failed);
         }
     };
-    if let Err(e) = watch_connect(ctx, d, id, epoch, fd, connected) {
+    let then = if http { http_connected } else { tcp_connected };
+    if let Err(e) = watch_connect(ctx, d, id, epoch, fd, then) {
         log::warn!(target: "check", "cannot watch a checker socket: {e}");
-        finish(ctx, d, id, Attempt::Failed);
+        if http {
+            finish_http(ctx, d, id, Fetch::ConnectFailed);
+        } else {
+            finish(ctx, d, id, Attempt::Failed);
+        }
     }
 }
 
-/// The socket of an attempt became writable (the connect ended) or timed out.
-fn connected(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, fired: Fired) {
-    if current(d, id, epoch).is_none() {
-        return;
-    }
-    let http = d
-        .lvs
-        .as_ref()
-        .and_then(|s| s.healthcheckers().checkers().config(id))
-        .is_some_and(|c| matches!(c.kind, CheckerKind::Http(_)));
-    if http {
-        let Some(p) = probes(d) else {
-            return;
-        };
-        let fetch = match (fired, p.socks.get(&id)) {
-            (Fired::Io(Ready::TimedOut), _) => Some(Fetch::ConnectTimeout),
-            (_, Some(fd)) if connect_error(fd).is_ok() => None,
-            _ => Some(Fetch::ConnectFailed),
-        };
-        return match fetch {
-            Some(f) => {
-                p.socks.remove(&id);
-                finish_http(ctx, d, id, f)
-            }
-            None => http_send(ctx, d, id, epoch),
-        };
-    }
-    let Some(p) = probes(d) else {
-        return;
-    };
-    // Closed at once, with no data (keepalived's TCP_CHECK).
-    let sock = p.socks.remove(&id);
-    let outcome = match (fired, sock) {
-        (Fired::Io(Ready::TimedOut), _) => Attempt::TimedOut,
-        (_, Some(fd)) if connect_error(&fd).is_ok() => Attempt::Succeeded,
-        _ => Attempt::Failed,
+/// TCP_CHECK's connect ended (or timed out). The socket is closed at once, with no data
+/// (keepalived's TCP_CHECK).
+fn tcp_connected(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, fired: Fired) {
+    let outcome = match connect_ended(d, id, epoch, fired) {
+        None => return,
+        Some(Connected::Socket(_)) => Attempt::Succeeded,
+        Some(Connected::TimedOut) => Attempt::TimedOut,
+        Some(Connected::Failed(_)) => Attempt::Failed,
     };
     finish(ctx, d, id, outcome);
+}
+
+/// HTTP_GET's connect ended (or timed out).
+fn http_connected(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, fired: Fired) {
+    match connect_ended(d, id, epoch, fired) {
+        None => {}
+        Some(Connected::Socket(fd)) => {
+            if let Some(p) = probes(d) {
+                p.socks.insert(id, fd);
+            }
+            http_send(ctx, d, id, epoch);
+        }
+        Some(Connected::TimedOut) => finish_http(ctx, d, id, Fetch::ConnectTimeout),
+        Some(Connected::Failed(_)) => finish_http(ctx, d, id, Fetch::ConnectFailed),
+    }
 }
 
 /// HTTP_GET, connected: sends the request for the current url and waits for the answer.

@@ -4,10 +4,12 @@
 //! what to send and when the attempt is over.
 
 use super::lifecycle::Daemon;
-use super::probe::{current, probes, schedule, timeout_of, watch_connect};
+use super::probe::{
+    connect_ended, current, probes, schedule, timeout_of, watch_connect, Connected,
+};
 use crate::check::smtp::{Failure, SmtpEvent, SmtpNext};
 use crate::check::CheckerId;
-use crate::os::check_socket::{connect_error, read_some, send_all, tcp_connect, Connect};
+use crate::os::check_socket::{read_some, send_all, tcp_connect, Connect};
 use scheduler::{Ctx, Fired, Ready};
 use std::os::fd::{AsRawFd, OwnedFd};
 
@@ -53,18 +55,11 @@ pub(super) fn attempt(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64) {
 
 /// The connect ended (or timed out).
 fn connected(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, fired: Fired) {
-    let Some(p) = current(d, id, epoch) else {
-        return;
-    };
-    let Some(fd) = p.socks.remove(&id) else {
-        return;
-    };
-    if fired == Fired::Io(Ready::TimedOut) {
-        return end(ctx, d, id, Failure::ConnectTimeout);
-    }
-    match connect_error(&fd) {
-        Ok(()) => event(ctx, d, id, epoch, fd, SmtpEvent::Connected),
-        Err(e) => end(ctx, d, id, connect_failure(&e)),
+    match connect_ended(d, id, epoch, fired) {
+        None => {}
+        Some(Connected::Socket(fd)) => event(ctx, d, id, epoch, fd, SmtpEvent::Connected),
+        Some(Connected::TimedOut) => end(ctx, d, id, Failure::ConnectTimeout),
+        Some(Connected::Failed(e)) => end(ctx, d, id, connect_failure(&e)),
     }
 }
 

@@ -6,11 +6,13 @@
 //! thread (stop, reload) drops it with the socket.
 
 use super::lifecycle::Daemon;
-use super::probe::{current, finish_http, probes, timeout_of, watch_connect};
+use super::probe::{
+    connect_ended, current, finish_http, probes, timeout_of, watch_connect, Connected,
+};
 use crate::check::http::Fetch;
 use crate::check::CheckerId;
 use crate::config::model::lvs::CheckerKind;
-use crate::os::check_socket::{connect_error, read_some, send_some, tcp_connect, Connect};
+use crate::os::check_socket::{read_some, send_some, tcp_connect, Connect};
 use crate::os::tls::{self, TlsFetch, Want};
 use scheduler::{Ctx, Fired, Ready};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -71,18 +73,11 @@ pub(super) fn attempt(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64) {
 
 /// The connect ended (or timed out).
 fn connected(ctx: &mut C, d: &mut Daemon, id: CheckerId, epoch: u64, fired: Fired) {
-    let Some(p) = current(d, id, epoch) else {
-        return;
-    };
-    let Some(fd) = p.socks.remove(&id) else {
-        return;
-    };
-    if fired == Fired::Io(Ready::TimedOut) {
-        return finish_http(ctx, d, id, Fetch::ConnectTimeout);
-    }
-    match connect_error(&fd) {
-        Ok(()) => start(ctx, d, id, epoch, fd),
-        Err(e) => {
+    match connect_ended(d, id, epoch, fired) {
+        None => {}
+        Some(Connected::Socket(fd)) => start(ctx, d, id, epoch, fd),
+        Some(Connected::TimedOut) => finish_http(ctx, d, id, Fetch::ConnectTimeout),
+        Some(Connected::Failed(e)) => {
             log::debug!(target: "check", "SSL_GET connect: {e}");
             finish_http(ctx, d, id, Fetch::ConnectFailed)
         }
